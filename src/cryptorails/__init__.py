@@ -1,0 +1,36 @@
+"""cryptorails: keep cryptography from silently breaking in production."""
+
+# Import order matters: `aead` before `keys` (see cryptorails/aead/__init__.py).
+from cryptorails.aead import Algorithm, Sealer
+from cryptorails.clock import Clock, SystemClock
+from cryptorails.context import Context
+from cryptorails.errors import (
+    ConfigurationError,
+    CryptoRailsError,
+    DecryptionError,
+    PolicyError,
+    Reason,
+    VerificationError,
+)
+from cryptorails.keys import Key, Keyring, Keyset, KeyState, LocalKek
+from cryptorails.secret import Secret
+
+__all__ = [
+    "Algorithm",
+    "Clock",
+    "ConfigurationError",
+    "Context",
+    "CryptoRailsError",
+    "DecryptionError",
+    "Key",
+    "KeyState",
+    "Keyring",
+    "Keyset",
+    "LocalKek",
+    "PolicyError",
+    "Reason",
+    "Sealer",
+    "Secret",
+    "SystemClock",
+    "VerificationError",
+]

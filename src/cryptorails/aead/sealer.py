@@ -1,0 +1,134 @@
+"""`Sealer`: authenticated encryption bound to tenant, purpose and environment.
+
+The safe recipe: the caller chooses neither key nor nonce nor algorithm. The key is the
+primary of the context's keyset; the nonce comes from the OS; the algorithm is the key's.
+Opening looks the blob's key id up in the context's keyset only, uses that key's own
+algorithm (a header naming another one fails), and every failure is the same
+`DecryptionError`.
+"""
+
+from __future__ import annotations
+
+from cryptography.exceptions import InvalidTag
+
+from cryptorails.aead import _format
+from cryptorails.aead._algorithms import Algorithm, Primitive, primitive_for
+from cryptorails.context import Context
+from cryptorails.errors import DecryptionError, Reason
+from cryptorails.keys import Key, Keyring, Keyset, KeyState
+
+__all__ = ["Sealer"]
+
+# (primitive, associated data before the caller's aad, the same with an empty aad)
+_Prepared = tuple[Primitive, bytes, bytes]
+_BYTES = (bytes, bytearray, memoryview)
+_SEAL = "seal"  # keyset cache slot of the primary; header bytes are the slots for opening
+
+
+class Sealer:
+    """Seal and open records under a `Keyring`.
+
+    Example::
+
+        sealer = Sealer(Keyring.open("/etc/app/keys", kek=kek, environment="prod"))
+        ctx = Context(tenant=session.tenant_id, purpose="user-email")
+        blob = sealer.seal(b"alice@example.com", ctx)
+        sealer.open(blob, ctx)  # b"alice@example.com"
+    """
+
+    def __init__(self, keyring: Keyring) -> None:
+        if not isinstance(keyring, Keyring):
+            raise TypeError("Sealer needs a cryptorails Keyring")
+        self._keyring = keyring
+
+    @property
+    def keyring(self) -> Keyring:
+        """The keyring this sealer uses."""
+        return self._keyring
+
+    def seal(self, plaintext: bytes, ctx: Context, aad: bytes = b"") -> bytes:
+        """Encrypt and authenticate `plaintext` for `ctx`, binding `aad`.
+
+        Raises:
+            TypeError: plaintext or aad is not bytes-like, or ctx is not a Context.
+            PolicyError: the key's usage budget or lifetime is spent and auto-rotation
+                is off.
+        """
+        keyset = self._keyring._for_sealing(ctx)
+        prepared = keyset._cache.get(_SEAL) or _prepare(keyset, keyset.primary, _SEAL)
+        if aad:
+            # bytes + a non-bytes object raises TypeError, as documented.
+            return prepared[0].seal(plaintext, prepared[1] + len(aad).to_bytes(4, "big") + aad)
+        if not isinstance(aad, _BYTES):
+            raise TypeError("aad must be bytes")
+        return prepared[0].seal(plaintext, prepared[2])
+
+    def open(self, blob: bytes, ctx: Context, aad: bytes = b"") -> bytes:
+        """Verify and decrypt `blob` for `ctx` and `aad`.
+
+        Raises:
+            DecryptionError: for every failure (malformed, unknown or retired key,
+                another tenant/purpose/environment/aad, tampering). Same text always;
+                the cause is on `.reason` for internal logs.
+            TypeError: aad is not bytes-like or ctx is not a Context.
+        """
+        if blob.__class__ is not bytes:
+            if not isinstance(blob, _BYTES):
+                raise DecryptionError(Reason.WRONG_TYPE)
+            blob = bytes(blob)
+        keyset = self._keyring.find_keyset(ctx)
+        # The header names version, algorithm and kid; a snapshot's cache maps each header
+        # it has vetted to its key, so the checks below run once per key and snapshot.
+        hdr = blob[: _format.HEADER_SIZE]
+        prepared = keyset._cache.get(hdr) if keyset is not None else None
+        if prepared is None:
+            keyset, prepared = self._vet(blob, ctx, hdr)
+        if aad:
+            full_aad = prepared[1] + len(aad).to_bytes(4, "big") + aad
+        elif isinstance(aad, _BYTES):
+            full_aad = prepared[2]
+        else:
+            raise TypeError("aad must be bytes")
+        try:
+            return prepared[0].open(blob, full_aad)
+        except (InvalidTag, ValueError):
+            raise DecryptionError(Reason.AUTHENTICATION_FAILED) from None
+
+    def _vet(self, blob: bytes, ctx: Context, hdr: bytes) -> tuple[Keyset, _Prepared]:
+        """Check an unverified header against the keyset of `ctx` (and only that one)."""
+        unverified = _format.parse_header(hdr)
+        if unverified is None:
+            raise DecryptionError(Reason.MALFORMED)
+        if unverified.version != _format.VERSION:
+            raise DecryptionError(Reason.UNSUPPORTED_VERSION)
+        algorithm = Algorithm.from_wire_id(unverified.algorithm_id)
+        if algorithm is None:
+            raise DecryptionError(Reason.UNKNOWN_ALGORITHM)
+        # Another process may have rotated since our last look: re-check the same
+        # keyset (a cheap stat when nothing changed). Never another keyset.
+        keyset = self._keyring.refresh(ctx)
+        key = keyset.get(unverified.kid) if keyset is not None else None
+        if keyset is None or key is None:
+            raise DecryptionError(Reason.UNKNOWN_KEY)
+        if key.state is KeyState.DESTROYED:
+            raise DecryptionError(Reason.KEY_DESTROYED)
+        if not key.can_open:
+            raise DecryptionError(Reason.KEY_DISABLED)
+        # The key decides the algorithm; the header may only agree with it.
+        if key.algorithm is not algorithm:
+            raise DecryptionError(Reason.ALGORITHM_MISMATCH)
+        return keyset, _prepare(keyset, key, hdr)
+
+
+def _prepare(keyset: Keyset, key: Key, slot: str | bytes) -> _Prepared:
+    """Build (once per key and snapshot) what sealing and opening under `key` need."""
+    assert key.material is not None  # destroyed keys are rejected before this
+    hdr = _format.header(key.algorithm, key.kid)
+    primitive: Primitive | None = key._cache.get("primitive")
+    if primitive is None:
+        primitive = primitive_for(key.algorithm, key.material.reveal(), hdr)
+        key._cache["primitive"] = primitive
+    base = _format.aad_base(hdr, keyset.context, keyset.environment)
+    prepared = (primitive, base, base + bytes(4))
+    keyset._cache[slot] = prepared
+    return prepared

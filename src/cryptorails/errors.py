@@ -1,0 +1,86 @@
+"""The cryptorails error hierarchy.
+
+Two kinds of error exist, and they are treated differently on purpose:
+
+* Authentication failures (`DecryptionError`, `VerificationError`) say nothing. Their
+  `str()` is one fixed text whatever went wrong, because an error that says *which* check
+  failed (unknown key id vs. bad tag vs. wrong tenant) is an oracle for an attacker. The
+  precise cause is kept on `.reason` for internal structured logging only; it is never
+  placed in `str()`, `repr()` or `args`, so it cannot leak through a default error
+  handler, a traceback or an HTTP response body.
+* Misuse by the integrator (`ConfigurationError`, `PolicyError`) is specific: the person
+  reading it is the operator, and a vague message there only costs time.
+"""
+
+from __future__ import annotations
+
+import enum
+
+__all__ = [
+    "ConfigurationError",
+    "CryptoRailsError",
+    "DecryptionError",
+    "PolicyError",
+    "Reason",
+    "VerificationError",
+]
+
+
+class Reason(enum.Enum):
+    """Why an authentication failed. For internal logs only; never shown to a caller."""
+
+    WRONG_TYPE = "wrong_type"
+    MALFORMED = "malformed"
+    UNSUPPORTED_VERSION = "unsupported_version"
+    UNKNOWN_ALGORITHM = "unknown_algorithm"
+    ALGORITHM_MISMATCH = "algorithm_mismatch"
+    UNKNOWN_KEY = "unknown_key"
+    KEY_DISABLED = "key_disabled"
+    KEY_DESTROYED = "key_destroyed"
+    AUTHENTICATION_FAILED = "authentication_failed"
+
+
+class CryptoRailsError(Exception):
+    """Base class of every error raised by cryptorails."""
+
+
+class _OpaqueError(CryptoRailsError):
+    """An authentication failure whose text never depends on its cause."""
+
+    _TEXT = "authentication failed"
+
+    def __init__(self, reason: Reason) -> None:
+        # Deliberately not passed to Exception.__init__: `args` stays empty, so nothing
+        # that formats `args` (logging, tracebacks, pickling for a process pool) can show
+        # the cause.
+        super().__init__()
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return self._TEXT
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+    def __reduce__(self) -> tuple[type[_OpaqueError], tuple[Reason]]:
+        return (type(self), (self.reason,))
+
+
+class DecryptionError(_OpaqueError):
+    """A sealed blob could not be opened. The text is the same for every cause."""
+
+    _TEXT = "decryption failed"
+
+
+class VerificationError(_OpaqueError):
+    """A token, signature or request could not be verified. Same text for every cause."""
+
+    _TEXT = "verification failed"
+
+
+class ConfigurationError(CryptoRailsError):
+    """The integrator configured something wrongly (bad keystore, wrong KEK, ...)."""
+
+
+class PolicyError(CryptoRailsError):
+    """An operation was refused by a safety policy (usage budget spent, forbidden state)."""

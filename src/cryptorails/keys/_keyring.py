@@ -1,0 +1,347 @@
+"""`Keyring`: keysets addressed by trusted context, in one environment.
+
+The keyring is the only way to reach a key, and it is addressed by a `Context` the
+server built itself. A key id (`kid`) read from a blob is only ever looked up inside the
+keyset of that context: there is no call that searches other keysets on the serving
+path, so a blob can never select another tenant's key.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import secrets
+import threading
+import time
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from cryptorails.aead._algorithms import KEY_SIZE, Algorithm
+from cryptorails.clock import Clock, SystemClock
+from cryptorails.context import Context
+from cryptorails.errors import ConfigurationError, PolicyError
+from cryptorails.keys._model import Key, Keyset, KeyState
+from cryptorails.keys._stores import Change, FileKeystore, KeysetStore, MemoryKeystore
+from cryptorails.keys.kek import Kek
+from cryptorails.secret import Secret
+
+__all__ = ["DEFAULT_ALGORITHM", "GCM_USAGE_BUDGET", "Keyring"]
+
+T = TypeVar("T")
+
+DEFAULT_ALGORITHM = Algorithm.XAES_256_GCM
+# NIST SP 800-38D §8.3: with random 96-bit IVs, at most 2^32 invocations per key.
+GCM_USAGE_BUDGET = 2**32
+DEFAULT_LEASE = 2**16
+
+_ALLOWED = {
+    # target state: the states it may be reached from
+    KeyState.PRIMARY: {KeyState.ACTIVE},
+    KeyState.ACTIVE: {KeyState.DISABLED},
+    KeyState.DISABLED: {KeyState.ACTIVE},
+    KeyState.DESTROYED: {KeyState.DISABLED},
+}
+
+
+class Keyring:
+    """Keysets of one environment, addressed by `Context`.
+
+    Build one with `Keyring.in_memory(...)` or `Keyring.open(path, kek=..., environment=...)`.
+
+    Args (options of both constructors):
+        algorithm: the AEAD of new keysets (default XAES-256-GCM).
+        usage_budget: messages per key for AES-256-GCM keys (default 2^32).
+        lease_size: budget slots a process reserves from the keystore at a time.
+        auto_rotate: rotate when a primary's budget or lifetime is spent; when False,
+            sealing raises `PolicyError` instead.
+        key_lifetime: if set, new keys stop sealing this long after creation.
+        clock: the wall clock for key creation and expiry.
+        refresh_interval: seconds between checks for changes made by other processes.
+    """
+
+    def __init__(
+        self,
+        store: KeysetStore,
+        *,
+        algorithm: Algorithm = DEFAULT_ALGORITHM,
+        usage_budget: int = GCM_USAGE_BUDGET,
+        lease_size: int = DEFAULT_LEASE,
+        auto_rotate: bool = True,
+        key_lifetime: timedelta | None = None,
+        clock: Clock | None = None,
+        refresh_interval: float = 1.0,
+    ) -> None:
+        if not isinstance(algorithm, Algorithm):
+            raise TypeError("algorithm must be a cryptorails Algorithm")
+        if usage_budget < 1 or lease_size < 1:
+            raise ValueError("usage_budget and lease_size must be positive")
+        if key_lifetime is not None and key_lifetime <= timedelta(0):
+            raise ValueError("key_lifetime must be positive")
+        self._store = store
+        self._algorithm = algorithm
+        self._usage_budget = usage_budget
+        self._lease_size = lease_size
+        self._auto_rotate = auto_rotate
+        self._key_lifetime = key_lifetime
+        self._clock: Clock = clock or SystemClock()
+        self._refresh_interval = refresh_interval
+        # ctx -> (keyset, store signature, monotonic time of the last check)
+        self._cache: dict[Context, tuple[Keyset, object, float]] = {}
+        # (ctx, kid) -> (slot counter, slots leased) for budgeted keys
+        self._leases: dict[tuple[Context, int], tuple[itertools.count[int], int]] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def in_memory(cls, environment: str = "test", **options: Any) -> Keyring:
+        """A keyring whose keys live only in this process."""
+        return cls(MemoryKeystore(environment), **options)
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        kek: Kek,
+        environment: str,
+        create: bool = False,
+        **options: Any,
+    ) -> Keyring:
+        """Open the file keystore at `path` (or create it, with `create=True`).
+
+        Raises:
+            ConfigurationError: no keystore there, another environment's keystore, or a
+                different KEK.
+        """
+        return cls(FileKeystore(path, kek, environment, create=create), **options)
+
+    @property
+    def environment(self) -> str:
+        """The environment bound into every seal (``prod``, ``staging``, ...)."""
+        return self._store.environment
+
+    # -- reading ---------------------------------------------------------------------
+
+    def keyset(self, ctx: Context) -> Keyset:
+        """The keyset of `ctx`, created with the default algorithm on first use."""
+        keyset = self.find_keyset(ctx)
+        if keyset is None:
+            keyset, _ = self._update(ctx, self._create_change(ctx, None, must_be_new=False))
+        return keyset
+
+    def find_keyset(self, ctx: Context) -> Keyset | None:
+        """The keyset of `ctx` if it exists. Never creates one."""
+        entry = self._cache.get(ctx)
+        if entry is not None and time.monotonic() - entry[2] < self._refresh_interval:
+            return entry[0]
+        return self._refresh(ctx)
+
+    def refresh(self, ctx: Context) -> Keyset | None:
+        """Re-read the keyset of `ctx` if another process changed it."""
+        return self._refresh(ctx)
+
+    def contexts(self) -> list[Context]:
+        """Every context that has a keyset (operator tooling; not for the serving path)."""
+        return self._store.contexts()
+
+    # -- changing --------------------------------------------------------------------
+
+    def create_keyset(self, ctx: Context, *, algorithm: Algorithm | None = None) -> Keyset:
+        """Create the keyset of `ctx` with a chosen algorithm.
+
+        Raises:
+            ConfigurationError: the keyset exists already.
+        """
+        keyset, _ = self._update(ctx, self._create_change(ctx, algorithm, must_be_new=True))
+        return keyset
+
+    def rotate(self, ctx: Context, *, algorithm: Algorithm | None = None) -> int:
+        """Make a new primary key (the old primary becomes decrypt-only); return its kid.
+
+        `algorithm` switches the keyset to another algorithm from this key on.
+        """
+
+        def change(current: Keyset | None) -> tuple[Keyset, int]:
+            if current is None:
+                current, _ = self._create_change(ctx, algorithm, must_be_new=True)(None)
+                return current, current.primary.kid
+            rotated = self._rotated(current, algorithm)
+            return rotated, rotated.primary.kid
+
+        _, kid = self._update(ctx, change)
+        return kid
+
+    def set_state(self, ctx: Context, kid: int, state: KeyState) -> None:
+        """Move key `kid` of `ctx`'s keyset to `state`.
+
+        Allowed: active -> primary (the old primary becomes active), active -> disabled,
+        disabled -> active, disabled -> destroyed (erases the material). To retire the
+        primary, rotate first.
+
+        Raises:
+            ConfigurationError: no such keyset or key.
+            PolicyError: the transition is not allowed.
+        """
+        if not isinstance(state, KeyState):
+            raise TypeError("state must be a KeyState")
+
+        def change(current: Keyset | None) -> tuple[Keyset, None]:
+            if current is None:
+                raise ConfigurationError(f"no keyset for {ctx}")
+            key = current.get(kid)
+            if key is None:
+                raise ConfigurationError(f"no key {kid} in the keyset of {ctx}")
+            if key.state is state:
+                return current, None
+            if key.state not in _ALLOWED[state]:
+                hint = "; rotate first" if key.state is KeyState.PRIMARY else ""
+                raise PolicyError(
+                    f"key {kid} cannot go from {key.state.value} to {state.value}{hint}"
+                )
+            keys = []
+            for k in current.keys:
+                if k.kid == kid:
+                    material = None if state is KeyState.DESTROYED else k.material
+                    k = replace(k, state=state, material=material)
+                elif state is KeyState.PRIMARY and k.state is KeyState.PRIMARY:
+                    k = replace(k, state=KeyState.ACTIVE)
+                keys.append(k)
+            return current.with_keys(tuple(keys)), None
+
+        self._update(ctx, change)
+
+    # -- the sealing path ------------------------------------------------------------
+
+    def _for_sealing(self, ctx: Context) -> Keyset:
+        """The keyset to seal with, after spending the primary's lifetime and budget."""
+        entry = self._cache.get(ctx)
+        if entry is not None and time.monotonic() - entry[2] < self._refresh_interval:
+            keyset = entry[0]
+        else:
+            keyset = self.keyset(ctx)
+        if not keyset._sealing_checks:
+            return keyset
+        primary = keyset.primary
+        if primary.not_after is not None and self._clock.now() >= primary.not_after:
+            keyset, _ = self._update(ctx, self._expire_change)
+            primary = keyset.primary
+        if primary.algorithm.budgeted:
+            lease = self._leases.get((ctx, primary.kid))
+            if lease is None or next(lease[0]) >= lease[1]:
+                keyset = self._lease(ctx)
+        return keyset
+
+    def _lease(self, ctx: Context) -> Keyset:
+        """Reserve budget slots for the primary in the store, rotating when it is spent."""
+
+        def change(current: Keyset | None) -> tuple[Keyset, tuple[int, int] | None]:
+            if current is None:
+                raise ConfigurationError(f"the keyset of {ctx} disappeared")
+            primary = current.primary
+            if primary.uses >= current.usage_budget:
+                if not current.auto_rotate:
+                    raise PolicyError(
+                        f"key {primary.kid} of {ctx} has spent its usage budget of "
+                        f"{current.usage_budget} messages; rotate the keyset"
+                    )
+                current = self._rotated(current, None)
+                primary = current.primary
+            if not primary.algorithm.budgeted:
+                return current, None
+            n = min(self._lease_size, current.usage_budget - primary.uses)
+            keys = tuple(
+                replace(k, uses=k.uses + n) if k.kid == primary.kid else k for k in current.keys
+            )
+            return current.with_keys(keys), (primary.kid, n)
+
+        keyset, granted = self._update(ctx, change)
+        if granted is not None:
+            kid, n = granted
+            # This call takes slot 0 of the new lease.
+            self._leases[(ctx, kid)] = (itertools.count(1), n)
+        return keyset
+
+    def _expire_change(self, current: Keyset | None) -> tuple[Keyset, None]:
+        assert current is not None
+        primary = current.primary
+        if primary.not_after is None or self._clock.now() < primary.not_after:
+            return current, None  # another process rotated already
+        if not current.auto_rotate:
+            raise PolicyError(
+                f"primary key {primary.kid} of {current.context} expired at "
+                f"{primary.not_after.isoformat()}; rotate the keyset"
+            )
+        return self._rotated(current, None), None
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _refresh(self, ctx: Context) -> Keyset | None:
+        if not isinstance(ctx, Context):
+            raise TypeError("ctx must be a cryptorails Context")
+        entry = self._cache.get(ctx)
+        signature = self._store.signature(ctx)
+        if entry is not None and entry[1] == signature:
+            keyset = entry[0]
+        else:
+            loaded = self._store.load(ctx)
+            if loaded is None:
+                self._cache.pop(ctx, None)
+                return None
+            keyset = loaded
+        self._cache[ctx] = (keyset, signature, time.monotonic())
+        return keyset
+
+    def _update(self, ctx: Context, change: Change[T]) -> tuple[Keyset, T]:
+        if not isinstance(ctx, Context):
+            raise TypeError("ctx must be a cryptorails Context")
+        with self._lock:
+            keyset, result = self._store.update(ctx, change)
+            self._cache[ctx] = (keyset, self._store.signature(ctx), time.monotonic())
+        return keyset, result
+
+    def _new_key(self, algorithm: Algorithm, taken: set[int]) -> Key:
+        now = self._clock.now()
+        kid = secrets.randbits(32)
+        while kid in taken:
+            kid = secrets.randbits(32)
+        return Key(
+            kid=kid,
+            algorithm=algorithm,
+            state=KeyState.PRIMARY,
+            created_at=now,
+            not_after=now + self._key_lifetime if self._key_lifetime else None,
+            material=Secret(os.urandom(KEY_SIZE)),
+        )
+
+    def _rotated(self, keyset: Keyset, algorithm: Algorithm | None) -> Keyset:
+        algorithm = algorithm or keyset.algorithm
+        new = self._new_key(algorithm, {k.kid for k in keyset.keys})
+        keys = tuple(
+            replace(k, state=KeyState.ACTIVE) if k.state is KeyState.PRIMARY else k
+            for k in keyset.keys
+        )
+        return keyset.with_keys((*keys, new), algorithm=algorithm)
+
+    def _create_change(
+        self, ctx: Context, algorithm: Algorithm | None, *, must_be_new: bool
+    ) -> Change[None]:
+        def change(current: Keyset | None) -> tuple[Keyset, None]:
+            if current is not None:
+                if must_be_new:
+                    raise ConfigurationError("the keyset exists already")
+                return current, None
+            alg = algorithm or self._algorithm
+            return (
+                Keyset(
+                    context=ctx,
+                    environment=self.environment,
+                    algorithm=alg,
+                    keys=(self._new_key(alg, set()),),
+                    usage_budget=self._usage_budget,
+                    auto_rotate=self._auto_rotate,
+                    revision=1,
+                ),
+                None,
+            )
+
+        return change

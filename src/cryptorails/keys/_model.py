@@ -1,0 +1,183 @@
+"""Keys and keysets: immutable snapshots, and their JSON form inside a keystore."""
+
+from __future__ import annotations
+
+import base64
+import enum
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from cryptorails.aead._algorithms import Algorithm
+from cryptorails.context import Context
+from cryptorails.errors import ConfigurationError
+from cryptorails.secret import Secret
+
+__all__ = ["Key", "KeyState", "Keyset"]
+
+KEYSET_FORMAT = "cryptorails/v1/keyset"
+
+
+class KeyState(enum.Enum):
+    """The life of a key: ``primary -> active -> disabled -> destroyed``.
+
+    * ``primary``: seals new data and opens; exactly one per keyset.
+    * ``active``: opens only (a former primary, kept for data sealed under it).
+    * ``disabled``: neither seals nor opens, but the material is kept, so it can be
+      enabled again (the safe first step of retiring a key).
+    * ``destroyed``: the material is erased; the id is kept so that blobs under it are
+      recognised as unrecoverable rather than as unknown.
+    """
+
+    PRIMARY = "primary"
+    ACTIVE = "active"
+    DISABLED = "disabled"
+    DESTROYED = "destroyed"
+
+
+@dataclass(frozen=True)
+class Key:
+    """One key of a keyset. `material` is None once the key is destroyed."""
+
+    kid: int
+    algorithm: Algorithm
+    state: KeyState
+    created_at: datetime
+    material: Secret | None = field(repr=False, compare=False)
+    not_after: datetime | None = None
+    uses: int = 0
+    """Messages leased against the usage budget (budgeted algorithms only)."""
+
+    # Per-snapshot cache for the sealer (the primitive built from `material`); a new
+    # snapshot of the key starts with an empty cache.
+    _cache: dict[str, Any] = field(
+        default_factory=dict, repr=False, compare=False, hash=False, init=False
+    )
+
+    @property
+    def can_open(self) -> bool:
+        """Whether blobs under this key may be opened."""
+        return self.state in (KeyState.PRIMARY, KeyState.ACTIVE)
+
+    def to_json(self) -> dict[str, Any]:
+        """The keystore form, including the key material (sealed by the keystore)."""
+        return {
+            "kid": self.kid,
+            "algorithm": self.algorithm.value,
+            "state": self.state.value,
+            "created_at": self.created_at.isoformat(),
+            "not_after": self.not_after.isoformat() if self.not_after else None,
+            "uses": self.uses,
+            "material": (
+                base64.b64encode(self.material.reveal()).decode() if self.material else None
+            ),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Key:
+        """Parse the keystore form (already authenticated by the keystore)."""
+        material = data["material"]
+        return cls(
+            kid=int(data["kid"]),
+            algorithm=Algorithm(data["algorithm"]),
+            state=KeyState(data["state"]),
+            created_at=datetime.fromisoformat(data["created_at"]),
+            not_after=datetime.fromisoformat(data["not_after"]) if data["not_after"] else None,
+            uses=int(data["uses"]),
+            material=Secret(base64.b64decode(material)) if material is not None else None,
+        )
+
+
+@dataclass(frozen=True)
+class Keyset:
+    """All keys of one (environment, tenant, purpose), as one immutable snapshot.
+
+    Attributes:
+        context: the tenant and purpose this keyset serves.
+        environment: the keyring's environment.
+        algorithm: the algorithm new keys get on rotation.
+        keys: every key, destroyed ones included.
+        usage_budget: messages per key for budgeted algorithms (AES-256-GCM).
+        auto_rotate: rotate when the primary's budget or lifetime is spent, instead of
+            refusing to seal.
+        revision: incremented by every stored change.
+    """
+
+    context: Context
+    environment: str
+    algorithm: Algorithm
+    keys: tuple[Key, ...]
+    usage_budget: int
+    auto_rotate: bool
+    revision: int = 0
+    _by_kid: dict[int, Key] = field(init=False, repr=False, compare=False, hash=False)
+    _primary: Key = field(init=False, repr=False, compare=False, hash=False)
+    # True when sealing must look at the primary's lifetime or usage budget first.
+    _sealing_checks: bool = field(init=False, repr=False, compare=False, hash=False)
+    # Per-snapshot cache for the sealer; a snapshot never changes, so neither do entries.
+    _cache: dict[Any, Any] = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        by_kid = {k.kid: k for k in self.keys}
+        if len(by_kid) != len(self.keys):
+            raise ConfigurationError("keyset has duplicate key ids")
+        primaries = [k for k in self.keys if k.state is KeyState.PRIMARY]
+        if len(primaries) != 1:
+            raise ConfigurationError("keyset must have exactly one primary key")
+        object.__setattr__(self, "_by_kid", by_kid)
+        object.__setattr__(self, "_primary", primaries[0])
+        object.__setattr__(
+            self,
+            "_sealing_checks",
+            primaries[0].not_after is not None or primaries[0].algorithm.budgeted,
+        )
+        object.__setattr__(self, "_cache", {})
+
+    @property
+    def primary(self) -> Key:
+        """The key that seals new data."""
+        return self._primary
+
+    def get(self, kid: int) -> Key | None:
+        """The key with this id in *this* keyset, or None."""
+        return self._by_kid.get(kid)
+
+    def __iter__(self) -> Iterator[Key]:
+        return iter(self.keys)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def with_keys(self, keys: tuple[Key, ...], **changes: Any) -> Keyset:
+        """A new snapshot with other keys (and other settings), one revision later."""
+        return replace(self, keys=keys, revision=self.revision + 1, **changes)
+
+    def to_json(self) -> dict[str, Any]:
+        """The keystore form."""
+        return {
+            "format": KEYSET_FORMAT,
+            "tenant": self.context.tenant,
+            "purpose": self.context.purpose,
+            "environment": self.environment,
+            "algorithm": self.algorithm.value,
+            "usage_budget": self.usage_budget,
+            "auto_rotate": self.auto_rotate,
+            "revision": self.revision,
+            "keys": [k.to_json() for k in self.keys],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Keyset:
+        """Parse the keystore form (already authenticated by the keystore)."""
+        if data.get("format") != KEYSET_FORMAT:
+            raise ConfigurationError("not a cryptorails keyset")
+        return cls(
+            context=Context(data["tenant"], data["purpose"]),
+            environment=data["environment"],
+            algorithm=Algorithm(data["algorithm"]),
+            keys=tuple(Key.from_json(k) for k in data["keys"]),
+            usage_budget=int(data["usage_budget"]),
+            auto_rotate=bool(data["auto_rotate"]),
+            revision=int(data["revision"]),
+        )

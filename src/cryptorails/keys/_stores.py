@@ -1,0 +1,261 @@
+"""Where keysets live: in memory (tests, ephemeral services) or in a file keystore.
+
+Both offer one atomic read-modify-write (`update`): the file keystore holds an exclusive
+`flock` on the keystore while it re-reads the keyset from disk, applies the change and
+writes the result with a crash-safe replace, so concurrent processes on one host never
+lose an update.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from cryptorails.context import Context, validate_label
+from cryptorails.errors import ConfigurationError, DecryptionError
+from cryptorails.keys._model import Keyset
+from cryptorails.keys.kek import Kek
+
+__all__ = ["FileKeystore", "KeysetStore", "MemoryKeystore", "keystore_environment"]
+
+T = TypeVar("T")
+Change = Callable[[Keyset | None], tuple[Keyset, T]]
+
+KEYSTORE_FORMAT = "cryptorails/v1/keystore"
+KEYSET_FILE_FORMAT = "cryptorails/v1/keyset-file"
+
+
+class KeysetStore(Protocol):
+    """Storage for keysets of one environment."""
+
+    environment: str
+
+    def load(self, ctx: Context) -> Keyset | None: ...
+
+    def update(self, ctx: Context, change: Change[T]) -> tuple[Keyset, T]: ...
+
+    def signature(self, ctx: Context) -> object:
+        """A cheap marker that changes whenever the stored keyset changes."""
+        ...
+
+    def contexts(self) -> list[Context]: ...
+
+
+class MemoryKeystore:
+    """Keysets in a dict, for tests and for services that keep no keys at rest."""
+
+    def __init__(self, environment: str) -> None:
+        self.environment = validate_label("environment", environment)
+        self._keysets: dict[Context, Keyset] = {}
+        self._lock = threading.Lock()
+
+    def load(self, ctx: Context) -> Keyset | None:
+        return self._keysets.get(ctx)
+
+    def update(self, ctx: Context, change: Change[T]) -> tuple[Keyset, T]:
+        with self._lock:
+            current = self._keysets.get(ctx)
+            keyset, result = change(current)
+            if keyset is not current:
+                self._keysets[ctx] = keyset
+            return keyset, result
+
+    def signature(self, ctx: Context) -> object:
+        ks = self._keysets.get(ctx)
+        return None if ks is None else ks.revision
+
+    def contexts(self) -> list[Context]:
+        return list(self._keysets)
+
+
+class FileKeystore:
+    """A directory holding one sealed file per keyset, bound to one environment and KEK.
+
+    Layout: ``keystore.json`` (format, environment, KEK id), ``keysets/<hash>.keyset``
+    (the keyset JSON wrapped by the KEK, with the environment and context as associated
+    data), and ``.lock``.
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], kek: Kek, environment: str, *, create: bool = False
+    ) -> None:
+        if not isinstance(kek, Kek):
+            raise TypeError("kek must implement the Kek protocol (e.g. LocalKek)")
+        self.environment = validate_label("environment", environment)
+        self.path = Path(path)
+        self._kek = kek
+        self._dir = self.path / "keysets"
+        meta_path = self.path / "keystore.json"
+        if not meta_path.exists():
+            if not create:
+                raise ConfigurationError(
+                    f"no keystore at {self.path} (create one with `cryptorails keys init`)"
+                )
+            self._create(meta_path)
+        meta = _read_json(meta_path)
+        if meta.get("format") != KEYSTORE_FORMAT:
+            raise ConfigurationError(f"{meta_path} is not a cryptorails keystore")
+        if meta.get("environment") != environment:
+            raise ConfigurationError(
+                f"keystore {self.path} belongs to environment {meta.get('environment')!r}, "
+                f"not {environment!r}"
+            )
+        if meta.get("kek_id") != kek.kek_id:
+            raise ConfigurationError(f"keystore {self.path} was created under a different KEK")
+
+    def _create(self, meta_path: Path) -> None:
+        self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._dir.mkdir(mode=0o700, exist_ok=True)
+        with self._locked():
+            if meta_path.exists():  # another process won the race; validate theirs
+                return
+            meta = {
+                "format": KEYSTORE_FORMAT,
+                "environment": self.environment,
+                "kek_id": self._kek.kek_id,
+            }
+            _atomic_write(meta_path, json.dumps(meta, indent=2).encode() + b"\n")
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        # A fresh descriptor per acquisition: flock excludes other descriptors, so this
+        # serialises threads of this process as well as other processes.
+        fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def _file(self, ctx: Context) -> Path:
+        digest = hashlib.sha256(ctx.encode(self.environment)).hexdigest()[:32]
+        return self._dir / f"{digest}.keyset"
+
+    def _aad(self, ctx: Context) -> bytes:
+        return b"cryptorails/v1/keyset" + ctx.encode(self.environment)
+
+    def load(self, ctx: Context) -> Keyset | None:
+        path = self._file(ctx)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        return self._decode(path, ctx, raw)
+
+    def _decode(self, path: Path, ctx: Context, raw: bytes) -> Keyset:
+        outer = _loads(path, raw)
+        if outer.get("format") != KEYSET_FILE_FORMAT:
+            raise ConfigurationError(f"{path} is not a cryptorails keyset file")
+        try:
+            wrapped = base64.b64decode(outer["wrapped"], validate=True)
+            inner = self._kek.unwrap(wrapped, self._aad(ctx))
+        except (KeyError, TypeError, ValueError, DecryptionError):
+            raise ConfigurationError(
+                f"keyset file {path} does not authenticate under this KEK, environment "
+                "and context (tampered, copied from elsewhere, or a different KEK)"
+            ) from None
+        try:
+            keyset = Keyset.from_json(_loads(path, inner))
+        except (KeyError, TypeError, ValueError) as e:
+            raise ConfigurationError(f"keyset file {path} has an invalid keyset: {e}") from None
+        if keyset.context != ctx or keyset.environment != self.environment:
+            raise ConfigurationError(f"keyset file {path} names another context")
+        return keyset
+
+    def update(self, ctx: Context, change: Change[T]) -> tuple[Keyset, T]:
+        path = self._file(ctx)
+        with self._locked():
+            current = self.load(ctx)
+            keyset, result = change(current)
+            if keyset is current:
+                return keyset, result
+            inner = json.dumps(keyset.to_json(), sort_keys=True).encode()
+            outer = {
+                "format": KEYSET_FILE_FORMAT,
+                "tenant": ctx.tenant,
+                "purpose": ctx.purpose,
+                "environment": self.environment,
+                "wrapped": base64.b64encode(self._kek.wrap(inner, self._aad(ctx))).decode(),
+            }
+            _atomic_write(path, json.dumps(outer, indent=2).encode() + b"\n")
+        return keyset, result
+
+    def signature(self, ctx: Context) -> object:
+        try:
+            st = os.stat(self._file(ctx))
+        except FileNotFoundError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def contexts(self) -> list[Context]:
+        found = []
+        for path in sorted(self._dir.glob("*.keyset")):
+            outer = _loads(path, path.read_bytes())
+            try:
+                ctx = Context(outer["tenant"], outer["purpose"])
+            except (KeyError, TypeError, ValueError):
+                raise ConfigurationError(f"{path} has no valid tenant/purpose") from None
+            if path == self._file(ctx):  # the plaintext names are checked again on load
+                found.append(ctx)
+        return found
+
+
+def keystore_environment(path: str | os.PathLike[str]) -> str:
+    """The environment a file keystore records (operator tooling reads it before opening).
+
+    Raises:
+        ConfigurationError: no keystore at `path`.
+    """
+    meta_path = Path(path) / "keystore.json"
+    if not meta_path.exists():
+        raise ConfigurationError(f"no keystore at {path} (create one with `cryptorails keys init`)")
+    meta = _read_json(meta_path)
+    if meta.get("format") != KEYSTORE_FORMAT or not isinstance(meta.get("environment"), str):
+        raise ConfigurationError(f"{meta_path} is not a cryptorails keystore")
+    return str(meta["environment"])
+
+
+def _loads(path: Path, raw: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ConfigurationError(f"{path} is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ConfigurationError(f"{path} is not a JSON object")
+    return data
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return _loads(path, path.read_bytes())
+    except OSError as e:
+        raise ConfigurationError(f"cannot read {path}: {e.strerror}") from None
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so that a crash leaves either the old or the new file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

@@ -1,0 +1,132 @@
+"""Key-encryption keys (KEKs): what protects a keystore at rest.
+
+A KEK wraps each keyset with associated data naming the keyset's environment, tenant and
+purpose, so a keyset file copied under another name, tenant or environment does not
+unwrap. `LocalKek` keeps a 32-byte key in a file of its own; HSM and cloud KMS KEKs
+implement the same two-method protocol.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import stat
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from cryptography.exceptions import InvalidTag
+
+from cryptorails.aead._xaes import XaesKey
+from cryptorails.errors import ConfigurationError, DecryptionError, Reason
+from cryptorails.secret import Secret
+
+__all__ = ["Kek", "LocalKek"]
+
+_WRAP_VERSION = b"\x01"
+
+
+@runtime_checkable
+class Kek(Protocol):
+    """Wraps and unwraps keystore contents with associated data."""
+
+    @property
+    def kek_id(self) -> str:
+        """A stable, non-secret identifier of this KEK (checked when a keystore opens)."""
+        ...
+
+    def wrap(self, plaintext: bytes, aad: bytes) -> bytes:
+        """Encrypt and authenticate `plaintext`, binding `aad`."""
+        ...
+
+    def unwrap(self, blob: bytes, aad: bytes) -> bytes:
+        """Reverse `wrap`. Raises `DecryptionError` for any failure."""
+        ...
+
+
+class LocalKek:
+    """A KEK held in a local file (32 raw bytes or 64 hex digits), wrapping with XAES-256-GCM.
+
+    XAES-256-GCM's random 192-bit nonces need no counter or state, which suits a key that
+    wraps at every keystore write from many processes.
+    """
+
+    def __init__(self, key: Secret) -> None:
+        if not isinstance(key, Secret):
+            raise TypeError("LocalKek takes a Secret")
+        if len(key) != 32:
+            raise ValueError("a KEK is 32 bytes")
+        self._xaes = XaesKey(key.reveal(), _WRAP_VERSION)
+        # A key check value: identifies the KEK without revealing anything usable.
+        self._kek_id = hmac.new(key.reveal(), b"cryptorails/v1/kek-id", hashlib.sha256).hexdigest()[
+            :32
+        ]
+
+    @property
+    def kek_id(self) -> str:
+        return self._kek_id
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> LocalKek:
+        """Load a KEK file, refusing one that group or others can read or write.
+
+        Raises:
+            ConfigurationError: missing, unreadable, too open, or not a 32-byte key.
+        """
+        p = Path(path)
+        try:
+            fd = os.open(p, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError as e:
+            raise ConfigurationError(f"cannot read KEK file {p}: {e.strerror}") from None
+        with os.fdopen(fd, "rb") as f:
+            mode = os.fstat(f.fileno()).st_mode
+            if not stat.S_ISREG(mode):
+                raise ConfigurationError(f"KEK file {p} is not a regular file")
+            if mode & 0o077:
+                raise ConfigurationError(
+                    f"KEK file {p} is accessible by group or others "
+                    f"(mode {stat.S_IMODE(mode):04o}); run: chmod 600 {p}"
+                )
+            raw = f.read(1024)
+        return cls(Secret(_parse_key_file(p, raw)))
+
+    @classmethod
+    def generate(cls, path: str | os.PathLike[str]) -> LocalKek:
+        """Create a new random KEK file with mode 0600. Refuses to overwrite one."""
+        p = Path(path)
+        key = os.urandom(32)
+        try:
+            fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            raise ConfigurationError(f"KEK file {p} already exists; not overwriting") from None
+        with os.fdopen(fd, "wb") as f:
+            f.write(key)
+            f.flush()
+            os.fsync(f.fileno())
+        return cls(Secret(key))
+
+    def wrap(self, plaintext: bytes, aad: bytes) -> bytes:
+        return self._xaes.seal(plaintext, b"cryptorails/v1/kek-wrap" + aad)
+
+    def unwrap(self, blob: bytes, aad: bytes) -> bytes:
+        if blob[:1] != _WRAP_VERSION:
+            raise DecryptionError(Reason.UNSUPPORTED_VERSION)
+        try:
+            return self._xaes.open(bytes(blob), b"cryptorails/v1/kek-wrap" + aad)
+        except (InvalidTag, ValueError):
+            raise DecryptionError(Reason.AUTHENTICATION_FAILED) from None
+
+    def __repr__(self) -> str:
+        return f"LocalKek(kek_id={self._kek_id[:8]}...)"
+
+
+def _parse_key_file(path: Path, raw: bytes) -> bytes:
+    if len(raw) == 32:
+        return raw
+    text = raw.strip()
+    if len(text) == 64:
+        try:
+            return bytes.fromhex(text.decode("ascii"))
+        except (UnicodeDecodeError, ValueError):
+            pass
+    raise ConfigurationError(f"KEK file {path} must hold 32 raw bytes or 64 hex digits")
