@@ -91,6 +91,9 @@ class _Nonce96:
 
 def primitive_for(algorithm: Algorithm, key: bytes, header: bytes) -> Primitive:
     """Build the primitive for one key; its blobs start with `header`."""
+    if len(key) != KEY_SIZE:
+        # AESGCM would silently accept a 16- or 24-byte key and run AES-128/192.
+        raise ValueError(f"{algorithm.value} keys are {KEY_SIZE} bytes")
     if algorithm is Algorithm.XAES_256_GCM:
         return XaesKey(key, header)
     if algorithm is Algorithm.AES_256_GCM_SIV:

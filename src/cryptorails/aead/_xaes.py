@@ -59,6 +59,10 @@ def _after_fork_in_child() -> None:
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
+# Placeholder in the initial, already exhausted batch; the counter check always replaces
+# it before any encryption.
+_NEVER_USED = AESGCM(bytes(KEY_SIZE))
+
 
 class XaesKey:
     """One XAES-256-GCM key: L/K1 and the ECB context computed once, subkeys cached.
@@ -67,7 +71,16 @@ class XaesKey:
     the nonce (the sealer's 6-byte blob header, the KEK's version byte).
     """
 
-    __slots__ = ("_batch", "_ecb", "_header", "_k1", "_lock", "_offsets", "_opened")
+    __slots__ = (
+        "_batch",
+        "_ecb",
+        "_header",
+        "_k1",
+        "_lock",
+        "_lock_generation",
+        "_offsets",
+        "_opened",
+    )
 
     def __init__(self, key: bytes, header: bytes = b"") -> None:
         if len(key) != KEY_SIZE:
@@ -84,21 +97,36 @@ class XaesKey:
         self._offsets = (n, n + 12, n + NONCE_SIZE, n + NONCE_SIZE + TAG_SIZE)
         # The ECB context is stateful; derive under a lock so threads never interleave.
         self._lock = threading.Lock()
+        self._lock_generation = _fork_generation
+        # Subkeys of prefixes seen when opening. Filled before the tag is checked, so
+        # junk blobs can churn it: that costs speed (re-derivation), never safety.
         self._opened: dict[bytes, AESGCM] = {}
-        self._batch: tuple[bytes, AESGCM, itertools.count[int], int] = self._next_batch()
+        # No batch yet: the exhausted counter makes the first seal start one, so keys
+        # that only open (and the hazmat functions) never derive a sealing subkey.
+        self._batch: tuple[bytes, AESGCM, itertools.count[int], int] = (
+            b"",
+            _NEVER_USED,
+            itertools.count(BATCH),
+            _fork_generation,
+        )
 
     def subkey(self, prefix: bytes) -> AESGCM:
         """The AES-256-GCM object for Kx derived from the first 12 nonce bytes."""
         n = int.from_bytes(prefix, "big")
         m1 = ((0x00015800 << 96) | n) ^ self._k1
         m2 = ((0x00025800 << 96) | n) ^ self._k1
+        if self._lock_generation != _fork_generation:
+            # A thread of the parent may have held the lock at fork(); in the child it
+            # would never be released.
+            self._lock = threading.Lock()
+            self._lock_generation = _fork_generation
         with self._lock:
             kx = self._ecb.update(m1.to_bytes(16, "big") + m2.to_bytes(16, "big"))
         return AESGCM(kx)
 
     def _next_batch(self) -> tuple[bytes, AESGCM, itertools.count[int], int]:
         prefix = os.urandom(12)
-        batch = (self._header + prefix, self.subkey(prefix), itertools.count(), _fork_generation)
+        batch = (self._header + prefix, self.subkey(prefix), itertools.count(1), _fork_generation)
         self._batch = batch
         return batch
 
@@ -108,8 +136,7 @@ class XaesKey:
         # next() on itertools.count is atomic under the GIL: no two threads get the same
         # slot, so a batch never exceeds BATCH messages.
         if next(counter) >= BATCH or generation != _fork_generation:
-            head, gcm, counter, generation = self._next_batch()
-            next(counter)
+            head, gcm, _, _ = self._next_batch()  # this message takes slot 0
         # Fresh from the OS for every message, never from a buffer: a restored VM
         # snapshot or a forked child must not replay buffered nonce bytes.
         suffix = os.urandom(12)

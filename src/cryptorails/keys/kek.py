@@ -78,8 +78,8 @@ class LocalKek:
             fd = os.open(p, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
         except OSError as e:
             raise ConfigurationError(f"cannot read KEK file {p}: {e.strerror}") from None
-        with os.fdopen(fd, "rb") as f:
-            mode = os.fstat(f.fileno()).st_mode
+        try:
+            mode = os.fstat(fd).st_mode
             if not stat.S_ISREG(mode):
                 raise ConfigurationError(f"KEK file {p} is not a regular file")
             if mode & 0o077:
@@ -87,7 +87,9 @@ class LocalKek:
                     f"KEK file {p} is accessible by group or others "
                     f"(mode {stat.S_IMODE(mode):04o}); run: chmod 600 {p}"
                 )
-            raw = f.read(1024)
+            raw = os.read(fd, 1024)
+        finally:
+            os.close(fd)
         return cls(Secret(_parse_key_file(p, raw)))
 
     @classmethod
