@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 import os
 import secrets
-import threading
 import time
 from dataclasses import replace
 from datetime import timedelta
@@ -90,7 +89,6 @@ class Keyring:
         self._cache: dict[Context, tuple[Keyset, object, float]] = {}
         # (ctx, kid) -> (slot counter, slots leased) for budgeted keys
         self._leases: dict[tuple[Context, int], tuple[itertools.count[int], int]] = {}
-        self._lock = threading.Lock()
 
     @classmethod
     def in_memory(cls, environment: str = "test", **options: Any) -> Keyring:
@@ -294,9 +292,8 @@ class Keyring:
     def _update(self, ctx: Context, change: Change[T]) -> tuple[Keyset, T]:
         if not isinstance(ctx, Context):
             raise TypeError("ctx must be a cryptorails Context")
-        with self._lock:
-            keyset, result = self._store.update(ctx, change)
-            self._cache[ctx] = (keyset, self._store.signature(ctx), time.monotonic())
+        keyset, signature, result = self._store.update(ctx, change)
+        self._cache[ctx] = (keyset, signature, time.monotonic())
         return keyset, result
 
     def _new_key(self, algorithm: Algorithm, taken: set[int]) -> Key:

@@ -28,6 +28,7 @@ __all__ = ["FileKeystore", "KeysetStore", "MemoryKeystore", "keystore_environmen
 
 T = TypeVar("T")
 Change = Callable[[Keyset | None], tuple[Keyset, T]]
+Signature = object
 
 KEYSTORE_FORMAT = "cryptorails/v1/keystore"
 KEYSET_FILE_FORMAT = "cryptorails/v1/keyset-file"
@@ -40,9 +41,15 @@ class KeysetStore(Protocol):
 
     def load(self, ctx: Context) -> Keyset | None: ...
 
-    def update(self, ctx: Context, change: Change[T]) -> tuple[Keyset, T]: ...
+    def update(self, ctx: Context, change: Change[T]) -> tuple[Keyset, Signature, T]:
+        """Apply `change` atomically; return the result, its signature and `change`'s value.
 
-    def signature(self, ctx: Context) -> object:
+        The signature is taken before anyone else can write, so a cache that stores it
+        with the keyset is never paired with a newer file.
+        """
+        ...
+
+    def signature(self, ctx: Context) -> Signature:
         """A cheap marker that changes whenever the stored keyset changes."""
         ...
 
@@ -60,15 +67,15 @@ class MemoryKeystore:
     def load(self, ctx: Context) -> Keyset | None:
         return self._keysets.get(ctx)
 
-    def update(self, ctx: Context, change: Change[T]) -> tuple[Keyset, T]:
+    def update(self, ctx: Context, change: Change[T]) -> tuple[Keyset, Signature, T]:
         with self._lock:
             current = self._keysets.get(ctx)
             keyset, result = change(current)
             if keyset is not current:
                 self._keysets[ctx] = keyset
-            return keyset, result
+            return keyset, keyset.revision, result
 
-    def signature(self, ctx: Context) -> object:
+    def signature(self, ctx: Context) -> Signature:
         ks = self._keysets.get(ctx)
         return None if ks is None else ks.revision
 
@@ -94,13 +101,9 @@ class FileKeystore:
         self._kek = kek
         self._dir = self.path / "keysets"
         meta_path = self.path / "keystore.json"
-        if not meta_path.exists():
-            if not create:
-                raise ConfigurationError(
-                    f"no keystore at {self.path} (create one with `cryptorails keys init`)"
-                )
+        if create and not _exists(meta_path):
             self._create(meta_path)
-        meta = _read_json(meta_path)
+        meta = _read_json(meta_path, self.path)
         if meta.get("format") != KEYSTORE_FORMAT:
             raise ConfigurationError(f"{meta_path} is not a cryptorails keystore")
         if meta.get("environment") != environment:
@@ -112,10 +115,13 @@ class FileKeystore:
             raise ConfigurationError(f"keystore {self.path} was created under a different KEK")
 
     def _create(self, meta_path: Path) -> None:
-        self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self._dir.mkdir(mode=0o700, exist_ok=True)
+        try:
+            self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._dir.mkdir(mode=0o700, exist_ok=True)
+        except OSError as e:
+            raise _unreadable(self.path, e) from None
         with self._locked():
-            if meta_path.exists():  # another process won the race; validate theirs
+            if _exists(meta_path):  # another process won the race; validate theirs
                 return
             meta = {
                 "format": KEYSTORE_FORMAT,
@@ -128,7 +134,10 @@ class FileKeystore:
     def _locked(self) -> Iterator[None]:
         # A fresh descriptor per acquisition: flock excludes other descriptors, so this
         # serialises threads of this process as well as other processes.
-        fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as e:
+            raise _unreadable(self.path / ".lock", e) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
@@ -148,6 +157,8 @@ class FileKeystore:
             raw = path.read_bytes()
         except FileNotFoundError:
             return None
+        except OSError as e:
+            raise _unreadable(path, e) from None
         return self._decode(path, ctx, raw)
 
     def _decode(self, path: Path, ctx: Context, raw: bytes) -> Keyset:
@@ -170,35 +181,42 @@ class FileKeystore:
             raise ConfigurationError(f"keyset file {path} names another context")
         return keyset
 
-    def update(self, ctx: Context, change: Change[T]) -> tuple[Keyset, T]:
+    def update(self, ctx: Context, change: Change[T]) -> tuple[Keyset, Signature, T]:
         path = self._file(ctx)
         with self._locked():
             current = self.load(ctx)
             keyset, result = change(current)
-            if keyset is current:
-                return keyset, result
-            inner = json.dumps(keyset.to_json(), sort_keys=True).encode()
-            outer = {
-                "format": KEYSET_FILE_FORMAT,
-                "tenant": ctx.tenant,
-                "purpose": ctx.purpose,
-                "environment": self.environment,
-                "wrapped": base64.b64encode(self._kek.wrap(inner, self._aad(ctx))).decode(),
-            }
-            _atomic_write(path, json.dumps(outer, indent=2).encode() + b"\n")
-        return keyset, result
+            if keyset is not current:
+                self._write(path, ctx, keyset)
+            return keyset, self.signature(ctx), result
 
-    def signature(self, ctx: Context) -> object:
+    def _write(self, path: Path, ctx: Context, keyset: Keyset) -> None:
+        inner = json.dumps(keyset.to_json(), sort_keys=True).encode()
+        outer = {
+            "format": KEYSET_FILE_FORMAT,
+            "tenant": ctx.tenant,
+            "purpose": ctx.purpose,
+            "environment": self.environment,
+            "wrapped": base64.b64encode(self._kek.wrap(inner, self._aad(ctx))).decode(),
+        }
+        _atomic_write(path, json.dumps(outer, indent=2).encode() + b"\n")
+
+    def signature(self, ctx: Context) -> Signature:
         try:
             st = os.stat(self._file(ctx))
         except FileNotFoundError:
             return None
+        except OSError as e:
+            raise _unreadable(self._file(ctx), e) from None
         return (st.st_ino, st.st_mtime_ns, st.st_size)
 
     def contexts(self) -> list[Context]:
         found = []
         for path in sorted(self._dir.glob("*.keyset")):
-            outer = _loads(path, path.read_bytes())
+            try:
+                outer = _loads(path, path.read_bytes())
+            except OSError as e:
+                raise _unreadable(path, e) from None
             try:
                 ctx = Context(outer["tenant"], outer["purpose"])
             except (KeyError, TypeError, ValueError):
@@ -215,12 +233,13 @@ def keystore_environment(path: str | os.PathLike[str]) -> str:
         ConfigurationError: no keystore at `path`.
     """
     meta_path = Path(path) / "keystore.json"
-    if not meta_path.exists():
-        raise ConfigurationError(f"no keystore at {path} (create one with `cryptorails keys init`)")
-    meta = _read_json(meta_path)
-    if meta.get("format") != KEYSTORE_FORMAT or not isinstance(meta.get("environment"), str):
+    meta = _read_json(meta_path, Path(path))
+    if meta.get("format") != KEYSTORE_FORMAT:
         raise ConfigurationError(f"{meta_path} is not a cryptorails keystore")
-    return str(meta["environment"])
+    try:
+        return validate_label("environment", meta.get("environment"))
+    except (TypeError, ValueError) as e:
+        raise ConfigurationError(f"{meta_path} records an invalid environment: {e}") from None
 
 
 def _loads(path: Path, raw: bytes) -> dict[str, Any]:
@@ -233,11 +252,27 @@ def _loads(path: Path, raw: bytes) -> dict[str, Any]:
     return data
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def _read_json(path: Path, keystore: Path) -> dict[str, Any]:
     try:
-        return _loads(path, path.read_bytes())
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigurationError(
+            f"no keystore at {keystore} (create one with `cryptorails keys init`)"
+        ) from None
     except OSError as e:
-        raise ConfigurationError(f"cannot read {path}: {e.strerror}") from None
+        raise _unreadable(path, e) from None
+    return _loads(path, raw)
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError as e:
+        raise _unreadable(path, e) from None
+
+
+def _unreadable(path: Path, error: OSError) -> ConfigurationError:
+    return ConfigurationError(f"cannot access {path}: {error.strerror or error}")
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

@@ -101,10 +101,16 @@ class LocalKek:
             fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
             raise ConfigurationError(f"KEK file {p} already exists; not overwriting") from None
-        with os.fdopen(fd, "wb") as f:
-            f.write(key)
-            f.flush()
-            os.fsync(f.fileno())
+        except OSError as e:
+            raise ConfigurationError(f"cannot create KEK file {p}: {e.strerror}") from None
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(key)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as e:
+            p.unlink(missing_ok=True)  # never leave a partial key behind
+            raise ConfigurationError(f"cannot write KEK file {p}: {e.strerror}") from None
         return cls(Secret(key))
 
     def wrap(self, plaintext: bytes, aad: bytes) -> bytes:
