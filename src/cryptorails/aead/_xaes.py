@@ -75,9 +75,11 @@ class XaesKey:
         "_batch",
         "_ecb",
         "_header",
-        "_k1",
+        "_k1_tail",
         "_lock",
         "_lock_generation",
+        "_m1_head",
+        "_m2_head",
         "_offsets",
         "_opened",
     )
@@ -90,7 +92,11 @@ class XaesKey:
         k1 = (l_block << 1) & ((1 << 128) - 1)
         if l_block >> 127:
             k1 ^= 0x87
-        self._k1 = k1
+        # M1 xor K1 = (00 01 'X' 00 xor K1[:4]) || (N[:12] xor K1[4:]), and M2 alike: the
+        # first four bytes are fixed per key, so only the nonce part is xored per subkey.
+        self._k1_tail = k1 & ((1 << 96) - 1)
+        self._m1_head = ((0x00015800 << 96) ^ k1).to_bytes(16, "big")[:4]
+        self._m2_head = ((0x00025800 << 96) ^ k1).to_bytes(16, "big")[:4]
         self._header = header
         n = len(header)
         # where the nonce prefix ends, where the nonce ends, the shortest valid blob
@@ -112,16 +118,14 @@ class XaesKey:
 
     def subkey(self, prefix: bytes) -> AESGCM:
         """The AES-256-GCM object for Kx derived from the first 12 nonce bytes."""
-        n = int.from_bytes(prefix, "big")
-        m1 = ((0x00015800 << 96) | n) ^ self._k1
-        m2 = ((0x00025800 << 96) | n) ^ self._k1
+        tail = (int.from_bytes(prefix, "big") ^ self._k1_tail).to_bytes(12, "big")
         if self._lock_generation != _fork_generation:
             # A thread of the parent may have held the lock at fork(); in the child it
             # would never be released.
             self._lock = threading.Lock()
             self._lock_generation = _fork_generation
         with self._lock:
-            kx = self._ecb.update(m1.to_bytes(16, "big") + m2.to_bytes(16, "big"))
+            kx = self._ecb.update(b"".join((self._m1_head, tail, self._m2_head, tail)))
         return AESGCM(kx)
 
     def _next_batch(self) -> tuple[bytes, AESGCM, itertools.count[int], int]:

@@ -9,6 +9,8 @@ algorithm (a header naming another one fails), and every failure is the same
 
 from __future__ import annotations
 
+import time
+
 from cryptography.exceptions import InvalidTag
 
 from cryptorails.aead import _format
@@ -40,6 +42,10 @@ class Sealer:
         if not isinstance(keyring, Keyring):
             raise TypeError("Sealer needs a cryptorails Keyring")
         self._keyring = keyring
+        # ctx -> (deadline, keyring generation, keyset): the keyring's answer, kept until
+        # the keyring would look again (its deadline) or changes anything (generation).
+        # Saves a call and a lookup per operation on the hot path.
+        self._keysets: dict[Context, tuple[float, int, Keyset]] = {}
 
     @property
     def keyring(self) -> Keyring:
@@ -54,7 +60,16 @@ class Sealer:
             PolicyError: the key's usage budget or lifetime is spent and auto-rotation
                 is off.
         """
-        keyset = self._keyring._for_sealing(ctx)
+        entry = self._keysets.get(ctx)
+        if (
+            entry is None
+            or entry[2]._sealing_checks  # budgets and lifetimes: ask the keyring each time
+            or entry[1] != self._keyring._generation
+            or time.monotonic() >= entry[0]
+        ):
+            keyset = self._remember(ctx, self._keyring._for_sealing(ctx))
+        else:
+            keyset = entry[2]
         prepared = keyset._cache.get(_SEAL) or _prepare(keyset, keyset.primary, _SEAL)
         if aad:
             # bytes + a non-bytes object raises TypeError, as documented.
@@ -76,7 +91,13 @@ class Sealer:
             if not isinstance(blob, _BYTES):
                 raise DecryptionError(Reason.WRONG_TYPE)
             blob = bytes(blob)
-        keyset = self._keyring.find_keyset(ctx)
+        entry = self._keysets.get(ctx)
+        if entry is None or entry[1] != self._keyring._generation or time.monotonic() >= entry[0]:
+            keyset = self._keyring.find_keyset(ctx)
+            if keyset is not None:
+                self._remember(ctx, keyset)
+        else:
+            keyset = entry[2]
         # The header names version, algorithm and kid; a snapshot's cache maps each header
         # it has vetted to its key, so the checks below run once per key and snapshot.
         hdr = blob[: _format.HEADER_SIZE]
@@ -93,6 +114,13 @@ class Sealer:
             return prepared[0].open(blob, full_aad)
         except (InvalidTag, ValueError):
             raise DecryptionError(Reason.AUTHENTICATION_FAILED) from None
+
+    def _remember(self, ctx: Context, keyset: Keyset) -> Keyset:
+        kr = self._keyring
+        cached = kr._cache.get(ctx)
+        if cached is not None and cached[0] is keyset:
+            self._keysets[ctx] = (cached[2], kr._generation, keyset)
+        return keyset
 
     def _vet(self, blob: bytes, ctx: Context, hdr: bytes) -> tuple[Keyset, _Prepared]:
         """Check an unverified header against the keyset of `ctx` (and only that one)."""

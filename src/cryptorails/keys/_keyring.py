@@ -85,8 +85,11 @@ class Keyring:
         self._key_lifetime = key_lifetime
         self._clock: Clock = clock or SystemClock()
         self._refresh_interval = refresh_interval
-        # ctx -> (keyset, store signature, monotonic time of the last check)
+        # ctx -> (keyset, store signature, monotonic time of the next check)
         self._cache: dict[Context, tuple[Keyset, object, float]] = {}
+        # Bumped whenever a cached keyset is replaced, so that caches built on top of
+        # this one (the sealer's) can tell they are stale with one comparison.
+        self._generation = 0
         # (ctx, kid) -> (slot counter, slots leased) for budgeted keys
         self._leases: dict[tuple[Context, int], tuple[itertools.count[int], int]] = {}
 
@@ -130,7 +133,7 @@ class Keyring:
     def find_keyset(self, ctx: Context) -> Keyset | None:
         """The keyset of `ctx` if it exists. Never creates one."""
         entry = self._cache.get(ctx)
-        if entry is not None and time.monotonic() - entry[2] < self._refresh_interval:
+        if entry is not None and time.monotonic() < entry[2]:
             return entry[0]
         return self._refresh(ctx)
 
@@ -212,11 +215,7 @@ class Keyring:
 
     def _for_sealing(self, ctx: Context) -> Keyset:
         """The keyset to seal with, after spending the primary's lifetime and budget."""
-        entry = self._cache.get(ctx)
-        if entry is not None and time.monotonic() - entry[2] < self._refresh_interval:
-            keyset = entry[0]
-        else:
-            keyset = self.keyset(ctx)
+        keyset = self.keyset(ctx)
         if not keyset._sealing_checks:
             return keyset
         primary = keyset.primary
@@ -281,19 +280,21 @@ class Keyring:
         if entry is not None and entry[1] == signature:
             keyset = entry[0]
         else:
+            self._generation += 1
             loaded = self._store.load(ctx)
             if loaded is None:
                 self._cache.pop(ctx, None)
                 return None
             keyset = loaded
-        self._cache[ctx] = (keyset, signature, time.monotonic())
+        self._cache[ctx] = (keyset, signature, time.monotonic() + self._refresh_interval)
         return keyset
 
     def _update(self, ctx: Context, change: Change[T]) -> tuple[Keyset, T]:
         if not isinstance(ctx, Context):
             raise TypeError("ctx must be a cryptorails Context")
         keyset, signature, result = self._store.update(ctx, change)
-        self._cache[ctx] = (keyset, signature, time.monotonic())
+        self._generation += 1
+        self._cache[ctx] = (keyset, signature, time.monotonic() + self._refresh_interval)
         return keyset, result
 
     def _new_key(self, algorithm: Algorithm, taken: set[int]) -> Key:
