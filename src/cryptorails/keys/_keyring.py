@@ -132,14 +132,31 @@ class Keyring:
 
     def find_keyset(self, ctx: Context) -> Keyset | None:
         """The keyset of `ctx` if it exists. Never creates one."""
+        # Cache freshness uses the host's monotonic clock, not `clock`: a FixedClock in a
+        # test must not stop the keyring from seeing other processes' changes.
         entry = self._cache.get(ctx)
         if entry is not None and time.monotonic() < entry[2]:
             return entry[0]
-        return self._refresh(ctx)
+        return self.refresh(ctx)
 
     def refresh(self, ctx: Context) -> Keyset | None:
-        """Re-read the keyset of `ctx` if another process changed it."""
-        return self._refresh(ctx)
+        """Re-read the keyset of `ctx` now if another process changed it."""
+        if not isinstance(ctx, Context):
+            raise TypeError("ctx must be a cryptorails Context")
+        entry = self._cache.get(ctx)
+        signature = self._store.signature(ctx)
+        if entry is not None and entry[1] == signature:
+            keyset = entry[0]
+        else:
+            if entry is not None:
+                self._generation += 1  # a cached keyset is being replaced
+            loaded = self._store.load(ctx)
+            if loaded is None:
+                self._cache.pop(ctx, None)
+                return None
+            keyset = loaded
+        self._cache[ctx] = (keyset, signature, time.monotonic() + self._refresh_interval)
+        return keyset
 
     def contexts(self) -> list[Context]:
         """Every context that has a keyset (operator tooling; not for the serving path)."""
@@ -271,23 +288,6 @@ class Keyring:
         return self._rotated(current, None), None
 
     # -- helpers ---------------------------------------------------------------------
-
-    def _refresh(self, ctx: Context) -> Keyset | None:
-        if not isinstance(ctx, Context):
-            raise TypeError("ctx must be a cryptorails Context")
-        entry = self._cache.get(ctx)
-        signature = self._store.signature(ctx)
-        if entry is not None and entry[1] == signature:
-            keyset = entry[0]
-        else:
-            self._generation += 1
-            loaded = self._store.load(ctx)
-            if loaded is None:
-                self._cache.pop(ctx, None)
-                return None
-            keyset = loaded
-        self._cache[ctx] = (keyset, signature, time.monotonic() + self._refresh_interval)
-        return keyset
 
     def _update(self, ctx: Context, change: Change[T]) -> tuple[Keyset, T]:
         if not isinstance(ctx, Context):
