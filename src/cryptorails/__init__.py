@@ -1,7 +1,7 @@
 """cryptorails: keep cryptography from silently breaking in production."""
 
-# Import order matters: `aead` before `keys` (see cryptorails/aead/__init__.py).
-from cryptorails.aead import Algorithm, Sealer
+from cryptorails.aead import Sealer
+from cryptorails.algorithms import Algorithm, KeyKind
 from cryptorails.clock import Clock, SystemClock
 from cryptorails.context import Context
 from cryptorails.errors import (
@@ -23,6 +23,7 @@ __all__ = [
     "CryptoRailsError",
     "DecryptionError",
     "Key",
+    "KeyKind",
     "KeyState",
     "Keyring",
     "Keyset",

@@ -28,7 +28,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from cryptorails.aead import Algorithm, Sealer
+from cryptorails.aead import Sealer
+from cryptorails.algorithms import Algorithm
 from cryptorails.context import Context, validate_label
 from cryptorails.errors import ConfigurationError, CryptoRailsError, DecryptionError
 from cryptorails.keys import Keyring, KeyState, LocalKek, keystore_environment

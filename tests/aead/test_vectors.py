@@ -25,7 +25,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESGCMSIV
 
 from cryptorails.aead import _xaes
-from cryptorails.aead._algorithms import Algorithm, primitive_for
+from cryptorails.aead._algorithms import primitive_for
+from cryptorails.algorithms import Algorithm
 from cryptorails.hazmat import xaes256gcm_decrypt, xaes256gcm_encrypt
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"

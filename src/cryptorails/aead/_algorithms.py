@@ -1,4 +1,4 @@
-"""The AEAD algorithms a keyset can use, and the key-bound primitive for each.
+"""The key-bound primitive of each AEAD algorithm.
 
 A primitive turns ``(header, plaintext, aad)`` into ``header || nonce || ct || tag`` and
 back. Nonces are always drawn from the OS here; nothing above this layer chooses one.
@@ -6,49 +6,18 @@ back. Nonces are always drawn from the OS here; nothing above this layer chooses
 
 from __future__ import annotations
 
-import enum
 import os
 from typing import Protocol
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESGCMSIV
 
 from cryptorails.aead._xaes import XaesKey
+from cryptorails.algorithms import Algorithm, KeyKind
 
 __all__ = ["KEY_SIZE", "Algorithm", "Primitive", "primitive_for"]
 
 KEY_SIZE = 32  # every algorithm here is AES-256 based
 _TAG = 16
-
-
-class Algorithm(enum.Enum):
-    """An AEAD algorithm. The value is the name used in keystores, CLI and CBOM."""
-
-    XAES_256_GCM = "XAES-256-GCM"
-    AES_256_GCM_SIV = "AES-256-GCM-SIV"
-    AES_256_GCM = "AES-256-GCM"
-
-    @property
-    def wire_id(self) -> int:
-        """The algorithm byte of the blob header."""
-        return _WIRE_IDS[self]
-
-    @property
-    def budgeted(self) -> bool:
-        """Whether keys of this algorithm carry a usage budget (random 96-bit nonces)."""
-        return self is Algorithm.AES_256_GCM
-
-    @classmethod
-    def from_wire_id(cls, wire_id: int) -> Algorithm | None:
-        """The algorithm for a header byte, or None for an unknown one."""
-        return _BY_WIRE_ID.get(wire_id)
-
-
-_WIRE_IDS = {
-    Algorithm.XAES_256_GCM: 0x01,
-    Algorithm.AES_256_GCM_SIV: 0x02,
-    Algorithm.AES_256_GCM: 0x03,
-}
-_BY_WIRE_ID = {v: k for k, v in _WIRE_IDS.items()}
 
 
 class Primitive(Protocol):
@@ -91,6 +60,8 @@ class _Nonce96:
 
 def primitive_for(algorithm: Algorithm, key: bytes, header: bytes) -> Primitive:
     """Build the primitive for one key; its blobs start with `header`."""
+    if algorithm.kind is not KeyKind.AEAD:
+        raise ValueError(f"{algorithm.value} is not an AEAD algorithm")
     if len(key) != KEY_SIZE:
         # AESGCM would silently accept a 16- or 24-byte key and run AES-128/192.
         raise ValueError(f"{algorithm.value} keys are {KEY_SIZE} bytes")

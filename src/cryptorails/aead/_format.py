@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from cryptorails.aead._algorithms import Algorithm
+from cryptorails.algorithms import Algorithm
 from cryptorails.context import Context
 
 __all__ = ["HEADER_SIZE", "VERSION", "UnverifiedHeader", "aad_base", "header", "parse_header"]

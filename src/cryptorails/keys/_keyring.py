@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from cryptorails.aead._algorithms import KEY_SIZE, Algorithm
+from cryptorails.algorithms import Algorithm, new_key_material
 from cryptorails.clock import Clock, SystemClock
 from cryptorails.context import Context
 from cryptorails.errors import ConfigurationError, PolicyError
@@ -308,7 +308,7 @@ class Keyring:
             state=KeyState.PRIMARY,
             created_at=now,
             not_after=now + self._key_lifetime if self._key_lifetime else None,
-            material=Secret(os.urandom(KEY_SIZE)),
+            material=Secret(new_key_material(algorithm)),
         )
 
     def _rotated(self, keyset: Keyset, algorithm: Algorithm | None) -> Keyset:

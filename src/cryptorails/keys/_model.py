@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from cryptorails.aead._algorithms import Algorithm
+from cryptorails.algorithms import Algorithm
 from cryptorails.context import Context
 from cryptorails.errors import ConfigurationError
 from cryptorails.secret import Secret
