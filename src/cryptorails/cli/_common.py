@@ -1,0 +1,172 @@
+"""Shared pieces of the command line: the root group, options, errors, output."""
+
+from __future__ import annotations
+
+import errno
+import functools
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from cryptorails.context import Context, validate_label
+from cryptorails.errors import CryptoRailsError, DecryptionError
+from cryptorails.keys import Keyring, LocalKek, keystore_environment
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+KEK_ENV = "CRYPTORAILS_KEK_FILE"
+_COLUMNS = ("tenant", "purpose", "kid", "algorithm", "state", "created", "uses")
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    click.echo(message, err=True)
+    raise click.exceptions.Exit(code)
+
+
+class _Cli(click.Group):
+    """The root group: turns library errors into the documented messages and exit codes."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DecryptionError:
+            # Never the reason: `str()` is fixed, but say it explicitly here too.
+            fail("decryption failed", 1)
+        except CryptoRailsError as e:  # ConfigurationError, PolicyError
+            fail(f"error: {e}")
+        except OSError as e:
+            if e.errno == errno.EPIPE:
+                raise  # click exits quietly on a closed pipe
+            where = f": {e.filename}" if e.filename else ""
+            fail(f"error: {e.strerror or e}{where}")
+
+
+def check_label(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Check a tenant, purpose or environment by the library's own rules."""
+    try:
+        return None if value is None else validate_label(param.name or "value", value)
+    except ValueError as e:
+        raise click.BadParameter(str(e), ctx, param) from None
+
+
+def check_kid(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    """A key id: decimal or 0x-prefixed hex, 32 bits."""
+    text, kid = value.strip(), -1
+    if len(text) <= 20 and re.fullmatch(r"0[xX][0-9a-fA-F]+", text):
+        kid = int(text, 16)
+    elif len(text) <= 20 and re.fullmatch(r"[0-9]+", text):
+        kid = int(text)
+    if not 0 <= kid < 2**32:
+        raise click.BadParameter(f"{value!r} is not a 32-bit key id (decimal or 0x-hex)")
+    return kid
+
+
+def format_option(f: F) -> F:
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="Output format.",
+    )(f)
+
+
+def keystore_options(f: Callable[..., None]) -> Callable[..., None]:
+    """Add --keystore/--environment/--kek; `f` gets the opened `Keyring` first."""
+
+    @functools.wraps(f)
+    def run(*, keystore: Path, environment: str | None, kek: Path | None, **kw: Any) -> None:
+        f(open_keyring(keystore, environment, kek), **kw)
+
+    for option in (
+        click.option(
+            "--kek",
+            type=click.Path(dir_okay=False, path_type=Path),
+            envvar=KEK_ENV,
+            show_envvar=True,
+            help="KEK file. Default: the keystore path with .kek appended.",
+        ),
+        click.option("--environment", callback=check_label, help="Default: the keystore's own."),
+        click.option(
+            "--keystore", required=True, type=click.Path(path_type=Path), help="Keystore folder."
+        ),
+    ):
+        run = option(run)
+    return run
+
+
+def context_options(f: Callable[..., None]) -> Callable[..., None]:
+    """Add --tenant/--purpose; `f` gets the `Context` after the keyring."""
+
+    @functools.wraps(f)
+    def run(keyring: Keyring, *, tenant: str, purpose: str, **kw: Any) -> None:
+        f(keyring, Context(tenant, purpose), **kw)
+
+    run = click.option("--purpose", required=True, callback=check_label, help="Purpose label.")(run)
+    return click.option("--tenant", required=True, callback=check_label, help="Tenant id.")(run)
+
+
+def default_kek(keystore: Path) -> Path:
+    """``<keystore>.kek``: a sibling of the keystore folder, never inside it."""
+    absolute = Path(os.path.abspath(keystore))  # so that "ks/", "." and ".." work too
+    if absolute.parent == absolute:
+        fail(f"error: cannot derive a KEK path from {keystore}; pass --kek")
+    return absolute.with_name(absolute.name + ".kek")
+
+
+def open_keyring(keystore: Path, environment: str | None, kek: Path | None) -> Keyring:
+    # Read the recorded environment first: "no keystore here" is the most useful error.
+    recorded = keystore_environment(keystore)
+    key = LocalKek.from_file(kek or default_kek(keystore))
+    return Keyring.open(keystore, kek=key, environment=environment or recorded)
+
+
+def emit(fmt: str, data: dict[str, Any], text: str) -> None:
+    click.echo(json.dumps(data, indent=2) if fmt == "json" else text)
+
+
+def key_rows(keyring: Keyring, contexts: Iterable[Context]) -> list[dict[str, Any]]:
+    return [
+        {
+            "tenant": ctx.tenant,
+            "purpose": ctx.purpose,
+            "kid": key.kid,
+            "algorithm": key.algorithm.value,
+            "state": key.state.value,
+            "created": key.created_at.isoformat(),
+            "uses": key.uses,
+        }
+        for ctx in contexts
+        for key in keyring.find_keyset(ctx) or ()
+    ]
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    table = Table(*_COLUMNS)
+    for row in rows:
+        created = datetime.fromisoformat(row["created"]).astimezone(UTC)
+        cells = {**row, "created": f"{created:%Y-%m-%d %H:%M:%S} UTC"}
+        # Text(): labels are shown literally, never parsed as rich markup.
+        table.add_row(*(Text(str(cells[c])) for c in _COLUMNS))
+    tty = sys.stdout.isatty()
+    Console(file=sys.stdout, highlight=False, width=None if tty else 160).print(table)
+
+
+@click.group(cls=_Cli)
+@click.version_option(package_name="cryptorails", prog_name="cryptorails")
+def cli() -> None:
+    """Keep cryptography from silently breaking in production.
+
+    Exit codes: 0 success, 1 a problem found or decryption failed, 2 usage error.
+    """
