@@ -148,14 +148,17 @@ class Keyring:
         if entry is not None and entry[1] == signature:
             keyset = entry[0]
         else:
-            if entry is not None:
-                self._generation += 1  # a cached keyset is being replaced
             loaded = self._store.load(ctx)
             if loaded is None:
-                self._cache.pop(ctx, None)
+                if self._cache.pop(ctx, None) is not None:
+                    self._generation += 1
                 return None
             keyset = loaded
         self._cache[ctx] = (keyset, signature, time.monotonic() + self._refresh_interval)
+        if entry is not None and entry[0] is not keyset:
+            # After the cache is updated, so a reader that saw the old keyset also sees
+            # the old generation and drops what it remembered.
+            self._generation += 1
         return keyset
 
     def contexts(self) -> list[Context]:
@@ -293,8 +296,8 @@ class Keyring:
         if not isinstance(ctx, Context):
             raise TypeError("ctx must be a cryptorails Context")
         keyset, signature, result = self._store.update(ctx, change)
-        self._generation += 1
         self._cache[ctx] = (keyset, signature, time.monotonic() + self._refresh_interval)
+        self._generation += 1  # after the cache update (see `refresh`)
         return keyset, result
 
     def _new_key(self, algorithm: Algorithm, taken: set[int]) -> Key:
