@@ -38,6 +38,24 @@ class Reason(enum.Enum):
     KEY_DISABLED = "key_disabled"
     KEY_DESTROYED = "key_destroyed"
     AUTHENTICATION_FAILED = "authentication_failed"
+    # Tokens (JWS / JWT).
+    TOO_LARGE = "too_large"
+    ALG_NONE = "alg_none"
+    FORBIDDEN_HEADER = "forbidden_header"
+    CRIT_UNSUPPORTED = "crit_unsupported"
+    KID_REQUIRED = "kid_required"
+    KEY_TYPE_MISMATCH = "key_type_mismatch"
+    SIGNATURE_INVALID = "signature_invalid"
+    PAYLOAD_INVALID = "payload_invalid"
+    CLAIM_INVALID = "claim_invalid"
+    MISSING_CLAIM = "missing_claim"
+    WRONG_ISSUER = "wrong_issuer"
+    WRONG_AUDIENCE = "wrong_audience"
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not_yet_valid"
+    ISSUED_IN_FUTURE = "issued_in_future"
+    TOO_OLD = "too_old"
+    UNKNOWN_TENANT = "unknown_tenant"
 
 
 class CryptoRailsError(Exception):

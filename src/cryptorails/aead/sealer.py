@@ -68,7 +68,7 @@ class Sealer:
             or entry[1] != self._keyring._generation
             or time.monotonic() >= entry[0]
         ):
-            keyset = self._remember(ctx, self._keyring._for_sealing(ctx))
+            keyset = self._remember(ctx, self._keyring._for_primary_use(ctx))
         else:
             keyset = entry[2]
         prepared = keyset._cache.get(_SEAL) or _prepare(keyset, keyset.primary, _SEAL)

@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cryptorails.context import Context, validate_label
-from cryptorails.errors import CryptoRailsError, DecryptionError
+from cryptorails.errors import CryptoRailsError, DecryptionError, VerificationError
 from cryptorails.keys import Keyring, LocalKek, keystore_environment
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -39,9 +39,9 @@ class _Cli(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except DecryptionError:
-            # Never the reason: `str()` is fixed, but say it explicitly here too.
-            fail("decryption failed", 1)
+        except (DecryptionError, VerificationError) as e:
+            # Never the reason: the text is fixed whatever failed.
+            fail(str(e), 1)
         except CryptoRailsError as e:  # ConfigurationError, PolicyError
             fail(f"error: {e}")
         except OSError as e:

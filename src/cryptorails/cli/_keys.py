@@ -95,7 +95,7 @@ def keys_list(keyring: Keyring, tenant: str | None, purpose: str | None, fmt: st
 @context_options
 @click.option(
     "--algorithm",
-    type=click.Choice([a.value for a in Algorithm]),
+    type=click.Choice([a.value for a in Algorithm if not a.verify_only]),
     help="Switch the keyset to this algorithm from the new key on.",
 )
 @format_option

@@ -16,10 +16,11 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from cryptorails.algorithms import Algorithm, new_key_material
+from cryptorails.algorithms import Algorithm, KeyKind, new_key_material
 from cryptorails.clock import Clock, SystemClock
 from cryptorails.context import Context
 from cryptorails.errors import ConfigurationError, PolicyError
+from cryptorails.keys._jwks import public_jwk, publishable
 from cryptorails.keys._model import Key, Keyset, KeyState
 from cryptorails.keys._stores import Change, FileKeystore, KeysetStore, MemoryKeystore
 from cryptorails.keys.kek import Kek
@@ -123,11 +124,16 @@ class Keyring:
 
     # -- reading ---------------------------------------------------------------------
 
-    def keyset(self, ctx: Context) -> Keyset:
-        """The keyset of `ctx`, created with the default algorithm on first use."""
+    def keyset(self, ctx: Context, *, algorithm: Algorithm | None = None) -> Keyset:
+        """The keyset of `ctx`, created on first use.
+
+        Args:
+            algorithm: the algorithm a keyset created here gets (default: the keyring's).
+                An existing keyset is returned as it is, whatever its algorithm.
+        """
         keyset = self.find_keyset(ctx)
         if keyset is None:
-            keyset, _ = self._update(ctx, self._create_change(ctx, None, must_be_new=False))
+            keyset, _ = self._update(ctx, self._create_change(ctx, algorithm, must_be_new=False))
         return keyset
 
     def find_keyset(self, ctx: Context) -> Keyset | None:
@@ -160,6 +166,28 @@ class Keyring:
             # the old generation and drops what it remembered.
             self._generation += 1
         return keyset
+
+    def jwks(self, ctx: Context) -> dict[str, Any]:
+        """The public JWK Set (RFC 7517 §5) of `ctx`'s signing keyset, for relying parties.
+
+        Lists the keys that may verify (primary and active) of algorithm Ed25519 or ES256,
+        public parts only; `kid` is the decimal string of the key id. HS256 keys are
+        secrets and never appear.
+
+        Raises:
+            ConfigurationError: no keyset for `ctx`, or it has no public keys to publish
+                (an AEAD or HS256 keyset).
+        """
+        keyset = self.find_keyset(ctx)
+        if keyset is None:
+            raise ConfigurationError(f"no keyset for {ctx}")
+        keys = [public_jwk(k) for k in keyset.keys if publishable(k)]
+        if not keys:
+            raise ConfigurationError(
+                f"the keyset of {ctx} ({keyset.algorithm.value}) has no public keys; "
+                "a JWKS lists Ed25519 and ES256 keys only"
+            )
+        return {"keys": keys}
 
     def contexts(self) -> list[Context]:
         """Every context that has a keyset (operator tooling; not for the serving path)."""
@@ -233,8 +261,9 @@ class Keyring:
 
     # -- the sealing path ------------------------------------------------------------
 
-    def _for_sealing(self, ctx: Context) -> Keyset:
-        """The keyset to seal with, after spending the primary's lifetime and budget."""
+    def _for_primary_use(self, ctx: Context) -> Keyset:
+        """The keyset whose primary seals or signs next, after spending the primary's
+        lifetime and usage budget (rotating or raising `PolicyError` as configured)."""
         keyset = self.keyset(ctx)
         if not keyset._sealing_checks:
             return keyset
@@ -316,6 +345,14 @@ class Keyring:
 
     def _rotated(self, keyset: Keyset, algorithm: Algorithm | None) -> Keyset:
         algorithm = algorithm or keyset.algorithm
+        if (algorithm.kind is KeyKind.AEAD) is not (keyset.algorithm.kind is KeyKind.AEAD):
+            # A keyset serves one purpose: a sealing keyset never grows a token key (or the
+            # reverse), so no caller is handed a key of the wrong kind. Token keysets may
+            # move between HS256 and the signature algorithms.
+            raise ConfigurationError(
+                f"the keyset of {keyset.context} holds {keyset.algorithm.value} keys; "
+                f"it cannot rotate to {algorithm.value}"
+            )
         new = self._new_key(algorithm, {k.kid for k in keyset.keys})
         keys = tuple(
             replace(k, state=KeyState.ACTIVE) if k.state is KeyState.PRIMARY else k
