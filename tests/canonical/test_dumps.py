@@ -23,14 +23,14 @@ def exact(value: object) -> bytes:
         (-0.0, "0"),
         (0.0, "0"),
         (1e21, "1e+21"),
+        (1e22, "1e+22"),
+        ([1e22, -3e300], "[1e+22,-3e+300]"),
+        ({"a": 1e22}, '{"a":1e+22}'),
         (1e-7, "1e-7"),
         (1e-6, "0.000001"),
         (1e-5, "0.00001"),
         (1.5e-9, "1.5e-9"),
         (1e-10, "1e-10"),
-        (1.2345678901234568e20, "123456789012345680000"),
-        (1e16, "10000000000000000"),
-        (9007199254740992.0, "9007199254740992"),
         (0.1, "0.1"),
         (-2.5, "-2.5"),
         (5e-324, "5e-324"),
@@ -118,7 +118,7 @@ def test_placeholder_collision_falls_back() -> None:
 
 
 def test_input_is_not_modified() -> None:
-    value = {"a": [1.0, 1e-5, (2.0,)], "b": 1e20}
+    value = {"a": [1.0, 1e-5, (2.0,)], "b": 1e22}
     before = repr(value)
     dumps(value)
     assert repr(value) == before
@@ -136,9 +136,16 @@ def test_is_canonical() -> None:
     assert is_canonical(dumps({"z": [1e-7, 0.5, "\u2028"]}))
 
 
-def test_large_integral_floats_do_not_round_trip() -> None:
-    # RFC 8785 prints 1e20 as an integer literal beyond 2**53 - 1, which strict I-JSON
-    # parsing refuses (RFC 7493 §2.2): documented asymmetry, pinned here.
-    assert dumps(1e20) == b"100000000000000000000"
-    assert not is_canonical(dumps(1e20))
-    assert loads(dumps([1e21, 2.0**53 - 1])) == [1e21, 2**53 - 1]
+@pytest.mark.parametrize("value", [1e20, -1.2345678901234568e20, 2.0**53, 1e16, 9.99e20])
+def test_floats_with_an_unsafe_integer_form_are_refused(value: float) -> None:
+    # RFC 8785 would print these as integer literals beyond 2**53 - 1, which strict I-JSON
+    # parsing refuses (RFC 7493 §2.2): signing such a payload could never verify.
+    with pytest.raises(UnsupportedValueError, match="integer outside"):
+        dumps({"n": [value]})
+
+
+def test_floats_at_the_edges_of_the_unsafe_range_round_trip() -> None:
+    value = [1e21, 2.0**53 - 1, -(2.0**53 - 1), 1.5e21]
+    assert dumps(value) == b"[1e+21,9007199254740991,-9007199254740991,1.5e+21]"
+    assert loads(dumps(value)) == value
+    assert is_canonical(dumps(value))

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from cryptorails.canonical import CanonicalJSONError, dumps, is_canonical, loads
+from cryptorails.canonical import (
+    CanonicalJSONError,
+    UnsupportedValueError,
+    dumps,
+    is_canonical,
+    loads,
+)
 from cryptorails.canonical._numbers import es_float
 from cryptorails.canonical._scan import first_error
 
@@ -53,13 +59,25 @@ def test_es6_numbers() -> None:
     assert failures == []
 
 
+# Lines of es6-numbers-100k.txt whose value is integral in (2**53 - 1, 1e21).
+UNSAFE_INTEGRAL_LINES = 193
+
+
 def test_es6_numbers_through_dumps() -> None:
     # dumps takes other routes than es_float for most floats (ints, placeholders, repr),
-    # so check the whole file through it too, in arrays to exercise the fast path.
+    # so check the whole file through it too, in arrays to exercise the fast path. It
+    # refuses the integral values from 2**53 up to 1e21 (their RFC 8785 form is an
+    # integer literal outside I-JSON's range): those lines are checked to be refused.
     lines = (JCS / "es6-numbers-100k.txt").read_text().splitlines()
     values = [struct.unpack(">d", bytes.fromhex(line[:16]))[0] for line in lines]
-    expected = "[" + ",".join(line[17:] for line in lines) + "]"
-    assert dumps(values) == expected.encode()
+    unsafe = [i for i, v in enumerate(values) if 2**53 - 1 < abs(v) < 1e21]
+    assert len(unsafe) == UNSAFE_INTEGRAL_LINES
+    kept = sorted(set(range(len(lines))) - set(unsafe))
+    expected = "[" + ",".join(lines[i][17:] for i in kept) + "]"
+    assert dumps([values[i] for i in kept]) == expected.encode()
+    for i in unsafe[:200]:
+        with pytest.raises(UnsupportedValueError, match="integer outside"):
+            dumps([values[i]])
 
 
 def _error(data: bytes) -> CanonicalJSONError | None:

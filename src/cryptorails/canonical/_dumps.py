@@ -4,8 +4,10 @@ The fast path lets the standard library's C encoder (sorted keys, no whitespace,
 UTF-8) write the text, after one pass over the value that validates it and rewrites what
 the encoder would spell differently from RFC 8785:
 
-* integral floats below 1e16 become ints, and floats in [1e16, 1e21) become the int that
-  ECMAScript prints for them, because `repr` adds ".0" or uses an exponent there;
+* integral floats below 2**53 become ints, because `repr` adds ".0"; floats from 2**53 up
+  to 1e21 are refused: RFC 8785 writes them as integer literals beyond ±(2**53 - 1),
+  which I-JSON (RFC 7493 §2.2) and `loads` refuse, so their canonical bytes could never
+  be parsed back (or a token carrying them verified);
 * floats in [1e-9, 1e-4) are printed by ECMAScript in fixed notation or with a one-digit
   exponent (`1e-7`), which no int or float `repr` produces: they become placeholder ints,
   a random per-call prefix plus an index, replaced in the text afterwards. A collision
@@ -97,16 +99,14 @@ class _Placeholders:
 def _float(value: float, marks: _Placeholders) -> object:
     """The replacement for a float whose `repr` is not its ECMAScript form."""
     size = -value if value < 0 else value
-    if size < 1e16:
-        if value.is_integer():
-            return int(value)  # 0.0 and -0.0
-        if 1e-9 <= size < 1e-4:
-            return marks.add(value)
-        return value
-    if size < 1e21:
-        return int(es_float(value))  # shortest digits padded with zeros, not int(value)
-    if size == _INF or size != size:
-        raise _UnfitError
+    if MAX_SAFE_INTEGER < size < 1e21 or size == _INF or size != size:
+        raise _UnfitError  # an unsafe integer form, NaN or infinity: `_exact` says which
+    if size >= 1e21:
+        return value  # repr and ECMAScript agree: "1e+21"
+    if value.is_integer():
+        return int(value)  # exact below 2**53; also 0.0 and -0.0
+    if 1e-9 <= size < 1e-4:
+        return marks.add(value)  # repr pads the exponent ("1e-05"); ECMAScript does not
     return value
 
 
@@ -125,10 +125,10 @@ def _array(items: list[Any] | tuple[Any, ...], depth: int, marks: _Placeholders)
             raise _UnfitError
         if kind is float:
             size = -item if item < 0 else item
-            if 1e-4 <= size < 1e16:
+            if 1e-4 <= size <= MAX_SAFE_INTEGER:
                 if not item.is_integer():
                     continue
-                replacement = int(item)  # below 2**53 exactly; to 1e16 the digits agree
+                replacement = int(item)  # exact below 2**53
             elif 1e21 <= size < _INF or 0.0 < size < 1e-9:
                 continue
             else:
@@ -164,10 +164,10 @@ def _object(members: dict[Any, Any], depth: int, marks: _Placeholders) -> object
             raise _UnfitError
         if kind is float:
             size = -item if item < 0 else item
-            if 1e-4 <= size < 1e16:
+            if 1e-4 <= size <= MAX_SAFE_INTEGER:
                 if not item.is_integer():
                     continue
-                replacement = int(item)  # below 2**53 exactly; to 1e16 the digits agree
+                replacement = int(item)  # exact below 2**53
             elif 1e21 <= size < _INF or 0.0 < size < 1e-9:
                 continue
             else:
@@ -252,6 +252,12 @@ class _Exact:
         if kind is float:
             if not math.isfinite(value):
                 raise UnsupportedValueError("NaN and Infinity have no JSON form", path)
+            if MAX_SAFE_INTEGER < abs(value) < 1e21:
+                # RFC 8785 writes these as integer literals, which I-JSON (RFC 7493 §2.2)
+                # and `loads` refuse: signing such a payload could never verify.
+                raise UnsupportedValueError(
+                    "number whose canonical form is an integer outside ±(2**53 - 1)", path
+                )
             return [es_float(value)]
         if kind is dict or kind is list or kind is tuple:
             if id(value) in self.open:
