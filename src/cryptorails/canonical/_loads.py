@@ -185,9 +185,12 @@ def _parse(text: str, raw: bytes, max_depth: int) -> object:
     if at is not None:
         raise ForbiddenCodePointError("noncharacter", len(raw[:at].decode()))
     provisional: CanonicalJSONError
-    deep = text.count("[") + text.count("{") > max_depth
+    # Counting on the UTF-8 bytes: a str with any astral character is 4 bytes a char.
     risky = RISKY_NUMBER.search(text) is not None
-    outside = outside_strings(text) if deep or risky else b""
+    outside = outside_strings(text) if risky else raw
+    deep = outside.count(b"[") + outside.count(b"{") > max_depth
+    if deep and not risky:
+        outside = outside_strings(text)
     if deep and too_deep(outside, max_depth):
         provisional = DepthLimitError(f"nesting deeper than {max_depth}")
     else:
@@ -202,7 +205,7 @@ def _parse(text: str, raw: bytes, max_depth: int) -> object:
         except RecursionError:
             provisional = DepthLimitError("nesting deeper than the interpreter allows here")
         else:
-            if not may_have_forbidden_escape(text) or not _has_forbidden_string(value):
+            if not may_have_forbidden_escape(raw) or not _has_forbidden_string(value):
                 return value
             provisional = ForbiddenCodePointError("escaped surrogate or noncharacter")
     raise first_error(text, max_depth) or provisional
