@@ -245,3 +245,22 @@ def test_ten_megabytes_of_brackets_in_str() -> None:
     err = fails("[" * 10_000_000)
     assert (type(err), err.pos) == (DepthLimitError, 128)
     assert time.perf_counter() - start < 5
+
+
+@pytest.mark.parametrize("depth", [1, 3, 16, 17, 128])
+def test_depth_limit_is_exact_on_both_sides(depth: int) -> None:
+    # Depths up to 16 take the pair-deleting fast path, deeper ones the exact scan.
+    doc = ("[" * depth + "]" * depth).encode()
+    assert loads(doc, max_depth=depth) is not None
+    with pytest.raises(DepthLimitError) as info:
+        loads(doc, max_depth=depth - 1)
+    assert info.value.pos == depth - 1
+
+
+def test_depth_limit_in_a_wide_document() -> None:
+    deep = b"[" * 20 + b"]" * 20
+    doc = b"[" + b",".join([b"[[1]]"] * 1000 + [deep]) + b"]"
+    with pytest.raises(DepthLimitError) as info:
+        loads(doc, max_depth=20)
+    assert info.value.pos == doc.index(deep) + 19
+    assert loads(doc, max_depth=21)[-1] is not None  # type: ignore[index]
