@@ -2,6 +2,7 @@
 
 from cryptorails.aead import Sealer
 from cryptorails.algorithms import Algorithm, KeyKind
+from cryptorails.canonical import CanonicalJSONError
 from cryptorails.clock import Clock, SystemClock
 from cryptorails.context import Context
 from cryptorails.errors import (
@@ -14,14 +15,17 @@ from cryptorails.errors import (
 )
 from cryptorails.keys import Key, Keyring, Keyset, KeyState, LocalKek
 from cryptorails.secret import Secret
+from cryptorails.tokens import Jwks, TokenIssuer, TokenVerifier, TrustedIssuers
 
 __all__ = [
     "Algorithm",
+    "CanonicalJSONError",
     "Clock",
     "ConfigurationError",
     "Context",
     "CryptoRailsError",
     "DecryptionError",
+    "Jwks",
     "Key",
     "KeyKind",
     "KeyState",
@@ -33,5 +37,8 @@ __all__ = [
     "Sealer",
     "Secret",
     "SystemClock",
+    "TokenIssuer",
+    "TokenVerifier",
+    "TrustedIssuers",
     "VerificationError",
 ]
