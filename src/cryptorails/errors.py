@@ -56,6 +56,14 @@ class Reason(enum.Enum):
     ISSUED_IN_FUTURE = "issued_in_future"
     TOO_OLD = "too_old"
     UNKNOWN_TENANT = "unknown_tenant"
+    # Time windows and replay (shared state).
+    REPLAY = "replay"
+    STALE = "stale"
+    FUTURE = "future"
+    # Signed HTTP messages (webhooks, RFC 9421).
+    MISSING_HEADER = "missing_header"
+    DIGEST_MISMATCH = "digest_mismatch"
+    COMPONENT_NOT_COVERED = "component_not_covered"
 
 
 class CryptoRailsError(Exception):
