@@ -3,36 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from cryptorails.cli import cli
-
-Run = Callable[..., Result]
-
-
-@pytest.fixture
-def run(monkeypatch: pytest.MonkeyPatch) -> Run:
-    monkeypatch.delenv("CRYPTORAILS_KEK_FILE", raising=False)
-
-    def invoke(*args: str | Path, input: str | None = None) -> Result:
-        result = CliRunner().invoke(cli, [str(a) for a in args], input=input)
-        assert result.exception is None or isinstance(result.exception, SystemExit), (
-            result.exception
-        )
-        return result
-
-    return invoke
-
-
-@pytest.fixture
-def ks(run: Run, tmp_path: Path) -> Path:
-    path = tmp_path / "ks"
-    assert run("keys", "init", "--keystore", path, "--environment", "prod").exit_code == 0
-    return path
+from .conftest import Run
 
 
 def target(ks: Path, tenant: str = "acme") -> list[str]:
