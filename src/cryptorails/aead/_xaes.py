@@ -36,6 +36,7 @@ from __future__ import annotations
 import itertools
 import os
 import threading
+import weakref
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -48,16 +49,19 @@ TAG_SIZE = 16
 BATCH = 1 << 12
 _OPEN_CACHE_SIZE = 1024
 
-# Incremented in a forked child, so a batch begun in the parent is not continued there.
-_fork_generation = 0
+# Every live key, so that a forked child can drop the batches and locks it inherited:
+# a batch begun in the parent is never continued in the child (checked once at fork
+# time, not on every seal).
+_LIVE_KEYS: weakref.WeakSet[XaesKey] = weakref.WeakSet()
 
 
 def _after_fork_in_child() -> None:
-    global _fork_generation
-    _fork_generation += 1
+    for key in list(_LIVE_KEYS):
+        key._reset()
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
+_urandom = os.urandom  # one lookup less on the per-message path
 
 # Placeholder in the initial, already exhausted batch; the counter check always replaces
 # it before any encryption.
@@ -72,12 +76,12 @@ class XaesKey:
     """
 
     __slots__ = (
+        "__weakref__",
         "_batch",
         "_ecb",
         "_header",
         "_k1_tail",
         "_lock",
-        "_lock_generation",
         "_m1_head",
         "_m2_head",
         "_offsets",
@@ -101,49 +105,50 @@ class XaesKey:
         n = len(header)
         # where the nonce prefix ends, where the nonce ends, the shortest valid blob
         self._offsets = (n, n + 12, n + NONCE_SIZE, n + NONCE_SIZE + TAG_SIZE)
-        # The ECB context is stateful; derive under a lock so threads never interleave.
-        self._lock = threading.Lock()
-        self._lock_generation = _fork_generation
         # Subkeys of prefixes seen when opening. Filled before the tag is checked, so
         # junk blobs can churn it: that costs speed (re-derivation), never safety.
         self._opened: dict[bytes, AESGCM] = {}
-        # No batch yet: the exhausted counter makes the first seal start one, so keys
-        # that only open (and the hazmat functions) never derive a sealing subkey.
-        self._batch: tuple[bytes, AESGCM, itertools.count[int], int] = (
+        self._reset()
+        _LIVE_KEYS.add(self)
+
+    def _reset(self) -> None:
+        """No batch and a fresh lock: at creation, and in a forked child."""
+        # The ECB context is stateful; derive under a lock so threads never interleave.
+        # (A parent's thread may have held the old lock at fork(): never released here.)
+        self._lock = threading.Lock()
+        # The exhausted counter makes the first seal start a batch, so keys that only
+        # open (and the hazmat functions) never derive a sealing subkey.
+        self._batch: tuple[bytes, AESGCM, itertools.count[int]] = (
             b"",
             _NEVER_USED,
             itertools.count(BATCH),
-            _fork_generation,
         )
 
     def subkey(self, prefix: bytes) -> AESGCM:
         """The AES-256-GCM object for Kx derived from the first 12 nonce bytes."""
         tail = (int.from_bytes(prefix, "big") ^ self._k1_tail).to_bytes(12, "big")
-        if self._lock_generation != _fork_generation:
-            # A thread of the parent may have held the lock at fork(); in the child it
-            # would never be released.
-            self._lock = threading.Lock()
-            self._lock_generation = _fork_generation
         with self._lock:
             kx = self._ecb.update(b"".join((self._m1_head, tail, self._m2_head, tail)))
         return AESGCM(kx)
 
-    def _next_batch(self) -> tuple[bytes, AESGCM, itertools.count[int], int]:
+    def _next_batch(self) -> tuple[bytes, AESGCM, itertools.count[int]]:
         prefix = os.urandom(12)
-        batch = (self._header + prefix, self.subkey(prefix), itertools.count(1), _fork_generation)
+        batch = (self._header + prefix, self.subkey(prefix), itertools.count(1))
         self._batch = batch
         return batch
 
     def seal(self, plaintext: bytes, aad: bytes) -> bytes:
         """Return ``header || nonce || ciphertext || tag`` under a fresh random nonce."""
-        head, gcm, counter, generation = self._batch
+        # One tuple, read at once: a thread never pairs one batch's prefix with another's
+        # subkey.
+        head, gcm, counter = self._batch
         # next() on itertools.count is atomic under the GIL: no two threads get the same
         # slot, so a batch never exceeds BATCH messages.
-        if next(counter) >= BATCH or generation != _fork_generation:
-            head, gcm, _, _ = self._next_batch()  # this message takes slot 0
+        if next(counter) >= BATCH:
+            head, gcm, _ = self._next_batch()  # this message takes slot 0
         # Fresh from the OS for every message, never from a buffer: a restored VM
         # snapshot or a forked child must not replay buffered nonce bytes.
-        suffix = os.urandom(12)
+        suffix = _urandom(12)
         return b"".join((head, suffix, gcm.encrypt(suffix, plaintext, aad)))
 
     def open(self, blob: bytes, aad: bytes) -> bytes:

@@ -9,7 +9,7 @@ algorithm (a header naming another one fails), and every failure is the same
 
 from __future__ import annotations
 
-import time
+from time import monotonic
 
 from cryptography.exceptions import InvalidTag
 
@@ -43,10 +43,10 @@ class Sealer:
         if not isinstance(keyring, Keyring):
             raise TypeError("Sealer needs a cryptorails Keyring")
         self._keyring = keyring
-        # ctx -> (deadline, keyring generation, keyset): the keyring's answer, kept until
-        # the keyring would look again (its deadline) or changes anything (generation).
-        # Saves a call and a lookup per operation on the hot path.
-        self._keysets: dict[Context, tuple[float, int, Keyset]] = {}
+        # ctx -> (deadline, keyring generation, keyset, what sealing needs): the keyring's
+        # answer, kept until the keyring would look again (its deadline) or changes
+        # anything (generation). Saves calls and lookups per operation on the hot path.
+        self._keysets: dict[Context, tuple[float, int, Keyset, _Prepared | None]] = {}
 
     @property
     def keyring(self) -> Keyring:
@@ -64,14 +64,16 @@ class Sealer:
         entry = self._keysets.get(ctx)
         if (
             entry is None
-            or entry[2]._sealing_checks  # budgets and lifetimes: ask the keyring each time
+            or entry[3] is None  # remembered by `open`: not prepared for sealing yet
             or entry[1] != self._keyring._generation
-            or time.monotonic() >= entry[0]
+            or monotonic() >= entry[0]
+            or entry[2]._sealing_checks  # budgets and lifetimes: ask the keyring each time
         ):
-            keyset = self._remember(ctx, self._keyring._for_primary_use(ctx))
+            keyset = self._keyring._for_primary_use(ctx)
+            prepared = keyset._cache.get(_SEAL) or _prepare(keyset, keyset.primary, _SEAL)
+            self._remember(ctx, keyset)
         else:
-            keyset = entry[2]
-        prepared = keyset._cache.get(_SEAL) or _prepare(keyset, keyset.primary, _SEAL)
+            prepared = entry[3]
         if aad:
             # bytes + a non-bytes object raises TypeError, as documented.
             return prepared[0].seal(plaintext, prepared[1] + len(aad).to_bytes(4, "big") + aad)
@@ -93,7 +95,7 @@ class Sealer:
                 raise DecryptionError(Reason.WRONG_TYPE)
             blob = bytes(blob)
         entry = self._keysets.get(ctx)
-        if entry is None or entry[1] != self._keyring._generation or time.monotonic() >= entry[0]:
+        if entry is None or entry[1] != self._keyring._generation or monotonic() >= entry[0]:
             keyset = self._keyring.find_keyset(ctx)
             if keyset is not None:
                 self._remember(ctx, keyset)
@@ -116,12 +118,11 @@ class Sealer:
         except (InvalidTag, ValueError):
             raise DecryptionError(Reason.AUTHENTICATION_FAILED) from None
 
-    def _remember(self, ctx: Context, keyset: Keyset) -> Keyset:
+    def _remember(self, ctx: Context, keyset: Keyset) -> None:
         kr = self._keyring
         cached = kr._cache.get(ctx)
         if cached is not None and cached[0] is keyset:
-            self._keysets[ctx] = (cached[2], kr._generation, keyset)
-        return keyset
+            self._keysets[ctx] = (cached[2], kr._generation, keyset, keyset._cache.get(_SEAL))
 
     def _vet(self, blob: bytes, ctx: Context, hdr: bytes) -> tuple[Keyset, _Prepared]:
         """Check an unverified header against the keyset of `ctx` (and only that one)."""
