@@ -3,18 +3,24 @@
 from cryptorails.aead import Sealer
 from cryptorails.algorithms import Algorithm, KeyKind
 from cryptorails.canonical import CanonicalJSONError
-from cryptorails.clock import Clock, SystemClock
+from cryptorails.clock import Clock, SystemClock, Window
 from cryptorails.context import Context
 from cryptorails.errors import (
     ConfigurationError,
     CryptoRailsError,
     DecryptionError,
+    IdempotencyError,
+    IdempotencyInFlight,
+    IdempotencyKeyReused,
     PolicyError,
     Reason,
+    StoreUnavailable,
     VerificationError,
 )
 from cryptorails.keys import Key, Keyring, Keyset, KeyState, LocalKek
+from cryptorails.replay import Idempotency, ReplayGuard
 from cryptorails.secret import Secret
+from cryptorails.stores import Store, open_store
 from cryptorails.tokens import Jwks, TokenIssuer, TokenVerifier, TrustedIssuers
 
 __all__ = [
@@ -25,6 +31,10 @@ __all__ = [
     "Context",
     "CryptoRailsError",
     "DecryptionError",
+    "Idempotency",
+    "IdempotencyError",
+    "IdempotencyInFlight",
+    "IdempotencyKeyReused",
     "Jwks",
     "Key",
     "KeyKind",
@@ -34,11 +44,16 @@ __all__ = [
     "LocalKek",
     "PolicyError",
     "Reason",
+    "ReplayGuard",
     "Sealer",
     "Secret",
+    "Store",
+    "StoreUnavailable",
     "SystemClock",
     "TokenIssuer",
     "TokenVerifier",
     "TrustedIssuers",
     "VerificationError",
+    "Window",
+    "open_store",
 ]

@@ -20,8 +20,12 @@ __all__ = [
     "ConfigurationError",
     "CryptoRailsError",
     "DecryptionError",
+    "IdempotencyError",
+    "IdempotencyInFlight",
+    "IdempotencyKeyReused",
     "PolicyError",
     "Reason",
+    "StoreUnavailable",
     "VerificationError",
 ]
 
@@ -64,6 +68,8 @@ class Reason(enum.Enum):
     MISSING_HEADER = "missing_header"
     DIGEST_MISMATCH = "digest_mismatch"
     COMPONENT_NOT_COVERED = "component_not_covered"
+    UNSUPPORTED_COMPONENT = "unsupported_component"
+    MISSING_PARAMETER = "missing_parameter"
 
 
 class CryptoRailsError(Exception):
@@ -110,3 +116,26 @@ class ConfigurationError(CryptoRailsError):
 
 class PolicyError(CryptoRailsError):
     """An operation was refused by a safety policy (usage budget spent, forbidden state)."""
+
+
+class StoreUnavailable(CryptoRailsError):  # noqa: N818 -- the documented public name
+    """A state store (Redis, PostgreSQL, a locked SQLite file) could not be reached in time.
+
+    Raised instead of the driver's own exception, both when a store is opened and on any
+    later operation. It is an operational condition, not a misconfiguration: retry later or
+    answer 503. Features built on stores fail closed on it — a replay check that cannot
+    reach its store never accepts the message. The text names the backend and the driver's
+    error but never a password from the URL.
+    """
+
+
+class IdempotencyError(CryptoRailsError):
+    """Base class of the two ways an idempotent call can be refused."""
+
+
+class IdempotencyInFlight(IdempotencyError):  # noqa: N818 -- the documented public name
+    """Another call with the same key is still running (HTTP: 409 Conflict)."""
+
+
+class IdempotencyKeyReused(IdempotencyError):  # noqa: N818 -- the documented public name
+    """The key was already used for a request with another fingerprint (HTTP: 422)."""

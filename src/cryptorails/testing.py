@@ -1,4 +1,4 @@
-"""Test helpers that ship with the library: a fixed clock and an in-memory keyring."""
+"""Test helpers that ship with the library: a fixed clock, in-memory keyring and store."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptorails.keys import Keyring
+from cryptorails.stores._memory import MemoryStore
 
-__all__ = ["FixedClock", "keyring"]
+__all__ = ["FixedClock", "MemoryStore", "keyring"]
 
 
 class FixedClock:

@@ -1,0 +1,218 @@
+"""Verifiers for three widespread proprietary webhook schemes: Stripe, Slack, GitHub.
+
+All three are HMAC-SHA256 with hex tags and a shared secret used as-is (its UTF-8 bytes
+are the HMAC key). What differs is what is signed and what limits a replay:
+
+* Stripe signs ``{t}.{body}`` and Slack ``v0:{ts}:{body}``; both carry a timestamp, so a
+  window bounds replays in time and the guard removes them inside it. Neither sends a
+  message id in a header, so the guard's id is a hash of the signed content: an exact
+  replay repeats it, a legitimate retry (new timestamp) does not.
+* GitHub signs only the body and sends no timestamp, so a captured delivery stays valid
+  forever; the only defence is deduplicating its ``X-GitHub-Delivery`` id, which is why
+  `GitHubVerifier` requires a guard (give it a long window: ids are forgotten after it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+
+from cryptorails.clock import Clock, SystemClock
+from cryptorails.errors import Reason
+from cryptorails.secret import Secret
+from cryptorails.webhooks._common import (
+    MAX_ID_CHARS,
+    MAX_SIGNATURES,
+    ReplayCheck,
+    TimeWindow,
+    constant_time_match,
+    fail,
+    get_header,
+    parse_unix_seconds,
+)
+
+__all__ = ["GitHubVerifier", "SlackVerifier", "StripeVerifier"]
+
+_HEX_TAG = re.compile(r"[0-9a-f]{64}")
+_DELIVERY_ID = re.compile(rf"[!-~]{{1,{MAX_ID_CHARS}}}")
+
+
+def _secrets(secrets: str | Secret | Sequence[str | Secret]) -> list[Secret]:
+    items = [secrets] if isinstance(secrets, str | Secret) else list(secrets)
+    if not items:
+        raise ValueError("at least one trusted secret is needed")
+    out = []
+    for item in items:
+        if isinstance(item, str):
+            item = Secret(item.encode("utf-8"))
+        if not isinstance(item, Secret):
+            raise TypeError("a webhook secret is a str or Secret")
+        if len(item) < 16:
+            raise ValueError("a webhook secret has at least 16 bytes")
+        out.append(item)
+    return out
+
+
+def _hex_tag(text: str) -> bytes:
+    # Lowercase hex only: one accepted text per tag.
+    if _HEX_TAG.fullmatch(text) is None:
+        raise fail(Reason.MALFORMED)
+    return bytes.fromhex(text)
+
+
+def _tags(secrets: list[Secret], content: bytes) -> list[bytes]:
+    return [hmac.new(s.reveal(), content, hashlib.sha256).digest() for s in secrets]
+
+
+def _body(body: bytes) -> bytes:
+    if not isinstance(body, bytes):
+        raise fail(Reason.WRONG_TYPE)
+    return body
+
+
+class StripeVerifier:
+    """Verifies ``Stripe-Signature: t=...,v1=...[,v1=...]`` (HMAC-SHA256 over ``t.body``).
+
+    Args:
+        secrets: the endpoint's signing secret(s) (``whsec_...``, used as-is); several
+            while Stripe rolls a secret.
+        guard: deduplicates the signed content (always give one in production).
+        tolerance: symmetric window around now for ``t``.
+    """
+
+    def __init__(
+        self,
+        secrets: str | Secret | Sequence[str | Secret],
+        guard: ReplayCheck | None = None,
+        tolerance: timedelta = timedelta(minutes=5),
+        clock: Clock | None = None,
+        *,
+        namespace: str = "stripe",
+    ) -> None:
+        self._secrets = _secrets(secrets)
+        self._window = TimeWindow(tolerance, clock)
+        self._guard = guard
+        self._namespace = namespace
+
+    def verify(self, headers: Mapping[str, str], body: bytes) -> bytes:
+        """Verify and return the body. Raises `VerificationError`."""
+        body = _body(body)
+        header = get_header(headers, "stripe-signature")
+        unverified_t: str | None = None
+        tags: list[bytes] = []
+        items = header.split(",")
+        if len(items) > MAX_SIGNATURES + 2:
+            raise fail(Reason.TOO_LARGE)
+        for item in items:
+            key, eq, value = item.partition("=")
+            if not eq or not key or not value:
+                raise fail(Reason.MALFORMED)
+            if key == "t":
+                if unverified_t is not None:
+                    raise fail(Reason.MALFORMED)
+                unverified_t = value
+            elif key == "v1":
+                tags.append(_hex_tag(value))
+            # Other schemes (v0: test mode's legacy scheme) are never accepted.
+        if unverified_t is None:
+            raise fail(Reason.MISSING_HEADER)
+        timestamp = parse_unix_seconds(unverified_t)
+        content = unverified_t.encode("ascii") + b"." + body
+        if not constant_time_match(_tags(self._secrets, content), tags):
+            raise fail(Reason.SIGNATURE_INVALID)
+        self._window.check(timestamp)
+        if self._guard is not None:
+            self._guard.check(self._namespace, hashlib.sha256(content).hexdigest(), timestamp)
+        return body
+
+
+class SlackVerifier:
+    """Verifies ``X-Slack-Signature: v0=...`` with ``X-Slack-Request-Timestamp``
+    (HMAC-SHA256 over ``v0:{timestamp}:{body}``).
+
+    Args:
+        secrets: the app's signing secret(s), used as-is.
+        guard: deduplicates the signed content (always give one in production).
+        tolerance: symmetric window around now for the timestamp.
+    """
+
+    def __init__(
+        self,
+        secrets: str | Secret | Sequence[str | Secret],
+        guard: ReplayCheck | None = None,
+        tolerance: timedelta = timedelta(minutes=5),
+        clock: Clock | None = None,
+        *,
+        namespace: str = "slack",
+    ) -> None:
+        self._secrets = _secrets(secrets)
+        self._window = TimeWindow(tolerance, clock)
+        self._guard = guard
+        self._namespace = namespace
+
+    def verify(self, headers: Mapping[str, str], body: bytes) -> bytes:
+        """Verify and return the body. Raises `VerificationError`."""
+        body = _body(body)
+        unverified_ts = get_header(headers, "x-slack-request-timestamp")
+        signature = get_header(headers, "x-slack-signature")
+        timestamp = parse_unix_seconds(unverified_ts)
+        version, eq, value = signature.partition("=")
+        if not eq or version != "v0":
+            raise fail(Reason.MALFORMED)
+        tag = _hex_tag(value)
+        content = b"v0:" + unverified_ts.encode("ascii") + b":" + body
+        if not constant_time_match(_tags(self._secrets, content), [tag]):
+            raise fail(Reason.SIGNATURE_INVALID)
+        self._window.check(timestamp)
+        if self._guard is not None:
+            self._guard.check(self._namespace, hashlib.sha256(content).hexdigest(), timestamp)
+        return body
+
+
+class GitHubVerifier:
+    """Verifies ``X-Hub-Signature-256: sha256=...`` (HMAC-SHA256 over the body) and
+    deduplicates ``X-GitHub-Delivery`` through the guard.
+
+    GitHub signs no timestamp, so the guard is required: without it a captured delivery
+    could be replayed forever. The guard is asked with the current time as the
+    timestamp, so its window is how long delivery ids are remembered; make it long.
+
+    Args:
+        secrets: the webhook secret(s), used as-is.
+        guard: a replay guard on a shared store (required).
+    """
+
+    def __init__(
+        self,
+        secrets: str | Secret | Sequence[str | Secret],
+        guard: ReplayCheck,
+        clock: Clock | None = None,
+        *,
+        namespace: str = "github",
+    ) -> None:
+        if guard is None:
+            raise ValueError("GitHubVerifier needs a replay guard: GitHub signs no timestamp")
+        self._secrets = _secrets(secrets)
+        self._clock: Clock = clock if clock is not None else SystemClock()
+        self._guard = guard
+        self._namespace = namespace
+
+    def verify(self, headers: Mapping[str, str], body: bytes) -> bytes:
+        """Verify and return the body. Raises `VerificationError`."""
+        body = _body(body)
+        delivery = get_header(headers, "x-github-delivery")
+        signature = get_header(headers, "x-hub-signature-256")
+        if _DELIVERY_ID.fullmatch(delivery) is None:
+            raise fail(Reason.MALFORMED)
+        scheme, eq, value = signature.partition("=")
+        if not eq or scheme != "sha256":
+            raise fail(Reason.MALFORMED)
+        tag = _hex_tag(value)
+        if not constant_time_match(_tags(self._secrets, body), [tag]):
+            raise fail(Reason.SIGNATURE_INVALID)
+        now: datetime = self._clock.now()
+        self._guard.check(self._namespace, delivery, now)
+        return body
