@@ -10,6 +10,10 @@ size is chosen so that one batch lasts at least the target time (50 ms by defaul
 the reported time per operation is the best (minimum) of several batches: noise from other
 processes only ever adds time, so the minimum is the best estimate of the cost itself.
 Batches of the jobs compared in one table are interleaved (see `measure`).
+
+An operation that consumes its input (a replay guard accepts each message id once) gives
+a `Fresh` factory instead of a pool: every batch then gets inputs built for it alone,
+before its clock starts.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from rich.console import Console
 __all__ = [
     "Batch",
     "Benchmark",
+    "Fresh",
     "Job",
     "Settings",
     "Timing",
@@ -46,6 +51,8 @@ __all__ = [
 
 # A batch: run the operation once per element of the list it is given.
 Batch = Callable[[list[Any]], object]
+# Builds `n` inputs never handed out before, for operations that consume their input.
+Fresh = Callable[[int], list[Any]]
 JobKey = tuple[str, ...]
 Runner = Callable[[Console, "Settings"], dict[str, Any]]
 F = TypeVar("F", bound=Runner)
@@ -131,7 +138,12 @@ def _cycle(pool: Sequence[Any], n: int) -> list[Any]:
     return (list(pool) * math.ceil(n / len(pool)))[:n]
 
 
-def _calibrate(batch: Batch, pool: Sequence[Any], settings: Settings) -> list[Any]:
+def _inputs(pool: Sequence[Any] | Fresh, n: int) -> list[Any]:
+    """`n` inputs: new ones from a `Fresh` factory, else cycled from the pool."""
+    return pool(n) if callable(pool) else _cycle(pool, n)
+
+
+def _calibrate(batch: Batch, pool: Sequence[Any] | Fresh, settings: Settings) -> list[Any]:
     """Inputs for one batch of the target length.
 
     The batch size grows tenfold until a batch lasts a tenth of the target, then is scaled
@@ -139,11 +151,11 @@ def _calibrate(batch: Batch, pool: Sequence[Any], settings: Settings) -> list[An
     """
     target_ns = settings.min_batch_s * 1e9
     n = 1
-    elapsed = _time_batch(batch, _cycle(pool, n))  # also warms caches and lazy imports
+    elapsed = _time_batch(batch, _inputs(pool, n))  # also warms caches and lazy imports
     while elapsed < target_ns / 10 and n < 10_000_000:
         n *= 10
-        elapsed = _time_batch(batch, _cycle(pool, n))
-    return _cycle(pool, max(n, math.ceil(target_ns * 1.1 / (elapsed / n))))
+        elapsed = _time_batch(batch, _inputs(pool, n))
+    return _inputs(pool, max(n, math.ceil(target_ns * 1.1 / (elapsed / n))))
 
 
 @dataclass(frozen=True)
@@ -152,12 +164,14 @@ class Job:
 
     Args:
         key: names the result.
+        pool: the inputs to cycle through, or a `Fresh` factory called before every
+            batch (outside the timed section) when inputs must not be reused.
         repeats: batches to run, when fewer than the default (slow peers).
     """
 
     key: JobKey
     batch: Batch
-    pool: Sequence[Any]
+    pool: Sequence[Any] | Fresh
     repeats: int | None = None
 
 
@@ -183,6 +197,8 @@ def measure(jobs: Sequence[Job], settings: Settings) -> dict[JobKey, Timing | Ex
             if job.key in results or round_ >= (job.repeats or settings.repeats):
                 continue
             try:
+                if callable(job.pool) and round_ > 0:
+                    inputs[job.key] = job.pool(len(inputs[job.key]))
                 best[job.key] = min(best[job.key], _time_batch(job.batch, inputs[job.key]))
             except Exception as exc:
                 results[job.key] = exc

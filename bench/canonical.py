@@ -40,7 +40,7 @@ def _batch(function: Callable[[Any], object]) -> Callable[[list[Any]], object]:
     return batch
 
 
-def _subjects(document: object, encoded: bytes) -> dict[tuple[str, ...], Job]:
+def _subjects(document: Any, encoded: bytes) -> dict[tuple[str, ...], Job]:
     jobs: dict[tuple[str, ...], Job] = {}
 
     def add(op: str, subject: str, function: Callable[[Any], object], pool: Any) -> None:
@@ -99,7 +99,7 @@ def run(console: Console, settings: Settings) -> dict[str, Any]:
     dumps_speedup = _ratio(results, ("dumps", "rfc8785"), ("dumps", "cryptorails"))
     loads_slowdown = _ratio(results, ("loads", "cryptorails"), ("loads", "json"))
     floor = _ratio(results, ("dumps", "cryptorails"), ("dumps", "json"))
-    verdicts = [
+    verdicts: list[tuple[str, float | None, Callable[[float], bool]]] = [
         ("dumps at least 2x faster than rfc8785.dumps (speedup)", dumps_speedup, lambda r: r >= 2),
         ("loads at most 2x the time of json.loads (slowdown)", loads_slowdown, lambda r: r <= 2),
     ]

@@ -13,6 +13,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from cryptorails.clock import Clock, SystemClock, Window, require_aware
 from cryptorails.errors import (
@@ -30,6 +31,7 @@ __all__ = [
     "IdempotencyError",
     "IdempotencyInFlight",
     "IdempotencyKeyReused",
+    "ReplayCheck",
     "ReplayGuard",
 ]
 
@@ -47,6 +49,17 @@ def _digest(label: bytes, *parts: str) -> str:
         data = part.encode("utf-8", "surrogatepass")
         h.update(len(data).to_bytes(8, "big") + data)
     return h.hexdigest()
+
+
+class ReplayCheck(Protocol):
+    """What a verifier needs from a replay guard; `ReplayGuard` is the implementation.
+
+    `check` accepts a message id once per namespace inside the guard's window and raises
+    `VerificationError` (REPLAY, STALE or FUTURE) otherwise. The guard must live on a
+    store shared by every process and host that receives the same messages.
+    """
+
+    def check(self, namespace: str, message_id: str, timestamp: datetime) -> None: ...
 
 
 class ReplayGuard:

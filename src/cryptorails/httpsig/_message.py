@@ -13,6 +13,12 @@ _FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _METHOD = _FIELD_NAME
 # RFC 9112 §5.2: an obs-fold is a line break followed by at least one space or tab.
 _OBS_FOLD = re.compile(r"\r?\n[ \t]+")
+# RFC 9112 §2.2 lets a recipient take a bare LF as a line terminator, so the head ends at
+# the first empty line whichever ending each line uses; anything after it is the body,
+# even when the body itself holds a CRLF CRLF.
+_END_OF_HEAD = re.compile(rb"\r?\n\r?\n")
+# RFC 9112 §4: status-code = 3DIGIT (ASCII; no sign, no padding).
+_STATUS_CODE = re.compile(r"[0-9]{3}")
 
 
 @dataclass(frozen=True)
@@ -73,9 +79,8 @@ class HttpMessage:
 
 
 def _split(raw: bytes) -> tuple[str, list[tuple[str, str]], bytes]:
-    head, sep, body = raw.partition(b"\r\n\r\n")
-    if not sep:
-        head, sep, body = raw.partition(b"\n\n")
+    end = _END_OF_HEAD.search(raw)
+    head, body = (raw[: end.start()], raw[end.end() :]) if end else (raw, b"")
     text = head.decode("latin-1")
     # Unfold obs-fold into a single space (RFC 9112 §5.2), before splitting lines.
     text = _OBS_FOLD.sub(" ", text)
@@ -119,6 +124,10 @@ def parse_response(raw: bytes) -> HttpMessage:
     """
     start, headers, body = _split(raw)
     parts = start.split(" ", 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+    if (
+        len(parts) < 2
+        or not parts[0].startswith("HTTP/")
+        or _STATUS_CODE.fullmatch(parts[1]) is None
+    ):
         raise ValueError("not a status line")
     return HttpMessage(status=int(parts[1]), headers=tuple(headers), body=body)

@@ -22,7 +22,7 @@ from cryptorails.httpsig._digest import DigestError, verify_content_digest
 from cryptorails.httpsig._keys import SignatureKey
 from cryptorails.httpsig._message import HttpMessage
 from cryptorails.httpsig._sf import InnerList, Item, SFError, parse_dictionary
-from cryptorails.webhooks._common import ReplayCheck
+from cryptorails.replay import ReplayCheck
 
 __all__ = ["Policy", "VerifiedSignature", "Verifier"]
 

@@ -1,7 +1,7 @@
 """Signed webhooks: Standard Webhooks signing and verification, and verifiers for the
 Stripe, Slack and GitHub schemes. Every failure is the one `VerificationError`."""
 
-from cryptorails.webhooks._common import ReplayCheck
+from cryptorails.replay import ReplayCheck
 from cryptorails.webhooks._providers import GitHubVerifier, SlackVerifier, StripeVerifier
 from cryptorails.webhooks._standard import (
     WebhookSigner,

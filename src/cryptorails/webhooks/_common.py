@@ -1,4 +1,4 @@
-"""Pieces every webhook scheme shares: header lookup, time window, replay guard, limits.
+"""Pieces every webhook scheme shares: header lookup, time window, limits.
 
 Each check raises the one `VerificationError`; the cause goes on `.reason` only.
 """
@@ -11,7 +11,6 @@ import hmac
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
 from cryptorails.clock import Clock, SystemClock, Window
 from cryptorails.errors import Reason, VerificationError
@@ -19,7 +18,6 @@ from cryptorails.errors import Reason, VerificationError
 __all__ = [
     "MAX_HEADER_BYTES",
     "MAX_SIGNATURES",
-    "ReplayCheck",
     "TimeWindow",
     "b64_decode",
     "constant_time_match",
@@ -35,17 +33,6 @@ MAX_ID_CHARS = 256
 # of them (year 33658), so float rounding or huge integers never enter the picture.
 _UNIX_SECONDS = re.compile(r"[0-9]{1,12}")
 _B64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
-
-
-class ReplayCheck(Protocol):
-    """What a verifier needs from a replay guard (`cryptorails.replay.ReplayGuard`).
-
-    `check` accepts a message id once per namespace inside the guard's window and raises
-    `VerificationError` (REPLAY, STALE or FUTURE) otherwise. The guard must live on a
-    store shared by every process and host that receives the same messages.
-    """
-
-    def check(self, namespace: str, message_id: str, timestamp: datetime) -> None: ...
 
 
 def fail(reason: Reason) -> VerificationError:

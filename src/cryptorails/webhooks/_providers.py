@@ -22,11 +22,11 @@ from datetime import datetime, timedelta
 
 from cryptorails.clock import Clock, SystemClock
 from cryptorails.errors import Reason
+from cryptorails.replay import ReplayCheck
 from cryptorails.secret import Secret
 from cryptorails.webhooks._common import (
     MAX_ID_CHARS,
     MAX_SIGNATURES,
-    ReplayCheck,
     TimeWindow,
     constant_time_match,
     fail,

@@ -23,11 +23,11 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from cryptorails.clock import Clock
 from cryptorails.errors import Reason
+from cryptorails.replay import ReplayCheck
 from cryptorails.secret import Secret
 from cryptorails.webhooks._common import (
     MAX_ID_CHARS,
     MAX_SIGNATURES,
-    ReplayCheck,
     TimeWindow,
     b64_decode,
     constant_time_match,
