@@ -10,7 +10,7 @@ from cryptorails.httpsig._digest import content_digest, verify_content_digest
 from cryptorails.httpsig._keys import HttpSigAlgorithm, SignatureKey
 from cryptorails.httpsig._message import HttpMessage, parse_request, parse_response
 from cryptorails.httpsig._sign import parse_component, sign
-from cryptorails.httpsig._verify import Policy, VerifiedSignature, Verifier
+from cryptorails.httpsig._verify import Policy, VerifiedSignature, Verifier, unverified_keyids
 
 __all__ = [
     "HttpMessage",
@@ -25,5 +25,6 @@ __all__ = [
     "parse_response",
     "sign",
     "signature_base",
+    "unverified_keyids",
     "verify_content_digest",
 ]

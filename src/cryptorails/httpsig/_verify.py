@@ -24,7 +24,27 @@ from cryptorails.httpsig._message import HttpMessage
 from cryptorails.httpsig._sf import InnerList, Item, SFError, parse_dictionary
 from cryptorails.replay import ReplayCheck
 
-__all__ = ["Policy", "VerifiedSignature", "Verifier"]
+__all__ = ["Policy", "VerifiedSignature", "Verifier", "unverified_keyids"]
+
+
+def unverified_keyids(signature_input: str) -> frozenset[str]:
+    """The ``keyid`` values a ``Signature-Input`` field names, before any check.
+
+    For logging and diagnosis only: they are attacker-chosen text until a signature
+    under that key verifies. Empty when the field does not parse.
+    """
+    try:
+        members = parse_dictionary(signature_input)
+    except SFError:
+        return frozenset()
+    return frozenset(
+        value
+        for _, member in members
+        if isinstance(member, InnerList)
+        for name, value in member.params
+        if name == "keyid" and isinstance(value, str)
+    )
+
 
 MAX_FIELD_CHARS = 8192
 MAX_SIGNATURES = 8
@@ -144,6 +164,11 @@ class Verifier:
         self._window = tolerance if isinstance(tolerance, Window) else Window(tolerance)
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._namespace = namespace
+
+    def key_algorithm(self, keyid: str) -> str | None:
+        """The algorithm name of trusted key `keyid`, or None if it is not trusted."""
+        key = self._keys.get(keyid)
+        return None if key is None else key.algorithm.value
 
     def verify(self, message: HttpMessage, label: str | None = None) -> VerifiedSignature:
         """Verify one signature of `message` (the one named `label`, or the only one).

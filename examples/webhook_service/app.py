@@ -1,0 +1,86 @@
+"""Example webhook receiver: Standard Webhooks verified with a replay guard on a shared store.
+
+Run it (from this folder) with::
+
+    WEBHOOK_SECRET=whsec_... uvicorn --factory app:create_app --host 127.0.0.1 --port 8000
+
+Configuration, from the environment:
+
+- ``WEBHOOK_SECRET`` (required): the endpoint's ``whsec_...`` secret.
+- ``CRYPTORAILS_STORE_URL``: where replay records live, shared by every instance
+  (default ``sqlite:///<tmp>/replay.db``; ``redis://host:6379/0`` for a fleet).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from cryptorails import canonical
+from cryptorails.clock import Window
+from cryptorails.integrations.asgi import SignedRequestMiddleware
+from cryptorails.replay import ReplayGuard
+from cryptorails.stores import open_store
+from cryptorails.webhooks import WebhookVerifier
+
+DEFAULT_STORE_URL = f"sqlite://{Path(tempfile.gettempdir()) / 'replay.db'}"
+
+
+def _log_verify_failures() -> None:
+    """Print `verify_failed` events with their structured fields (a real service would
+    ship them to its log pipeline, e.g. as JSON)."""
+    logger = logging.getLogger("cryptorails.verify")
+    if logger.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        logging.Formatter(
+            "%(levelname)s %(message)s tenant=%(tenant)s scheme=%(scheme)s "
+            "algorithm=%(algorithm)s reason=%(reason)s provider=%(provider)s "
+            "%(provider_version)s"
+        )
+    )
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+async def receive_webhook(request: Request) -> JSONResponse:
+    # The middleware verified exactly these bytes; parse them, not a re-read of anything.
+    event = canonical.loads(await request.body())
+    kind = event.get("type") if isinstance(event, dict) else None
+    return JSONResponse({"accepted": request.headers["webhook-id"], "type": kind})
+
+
+async def health(request: Request) -> JSONResponse:
+    return JSONResponse({"ok": True})
+
+
+def create_app(store_url: str | None = None, secret: str | None = None) -> ASGIApp:
+    """The service: ``POST /webhooks`` (verified) and ``GET /health`` (open)."""
+    store_url = store_url or os.environ.get("CRYPTORAILS_STORE_URL") or DEFAULT_STORE_URL
+    secret = secret or os.environ.get("WEBHOOK_SECRET")
+    if not secret:
+        raise SystemExit("set WEBHOOK_SECRET to the endpoint's whsec_... secret")
+    _log_verify_failures()
+    store = open_store(store_url, namespace="webhook-demo")
+    # Every instance checks webhook-id against the same store: a message accepted by one
+    # instance is refused by all the others, not just by the one that saw it.
+    guard = ReplayGuard(store, Window(timedelta(minutes=5)))
+    verifier = WebhookVerifier(secret, guard=guard)
+    routes = [
+        Route("/webhooks", receive_webhook, methods=["POST"]),
+        Route("/health", health, methods=["GET"]),
+    ]
+    return SignedRequestMiddleware(
+        Starlette(routes=routes), verifier, paths=["/webhooks"], tenant="demo"
+    )
