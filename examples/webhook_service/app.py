@@ -1,4 +1,4 @@
-"""Example webhook receiver: Standard Webhooks verified with a replay guard on a shared store.
+"""Example webhook receiver (FastAPI): Standard Webhooks with a replay guard on a shared store.
 
 Run it (from this folder) with::
 
@@ -19,11 +19,7 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
-from starlette.types import ASGIApp
+from fastapi import FastAPI, Request
 
 from cryptorails import canonical
 from cryptorails.clock import Window
@@ -54,18 +50,7 @@ def _log_verify_failures() -> None:
     logger.propagate = False
 
 
-async def receive_webhook(request: Request) -> JSONResponse:
-    # The middleware verified exactly these bytes; parse them, not a re-read of anything.
-    event = canonical.loads(await request.body())
-    kind = event.get("type") if isinstance(event, dict) else None
-    return JSONResponse({"accepted": request.headers["webhook-id"], "type": kind})
-
-
-async def health(request: Request) -> JSONResponse:
-    return JSONResponse({"ok": True})
-
-
-def create_app(store_url: str | None = None, secret: str | None = None) -> ASGIApp:
+def create_app(store_url: str | None = None, secret: str | None = None) -> FastAPI:
     """The service: ``POST /webhooks`` (verified) and ``GET /health`` (open)."""
     store_url = store_url or os.environ.get("CRYPTORAILS_STORE_URL") or DEFAULT_STORE_URL
     secret = secret or os.environ.get("WEBHOOK_SECRET")
@@ -76,11 +61,23 @@ def create_app(store_url: str | None = None, secret: str | None = None) -> ASGIA
     # Every instance checks webhook-id against the same store: a message accepted by one
     # instance is refused by all the others, not just by the one that saw it.
     guard = ReplayGuard(store, Window(timedelta(minutes=5)))
-    verifier = WebhookVerifier(secret, guard=guard)
-    routes = [
-        Route("/webhooks", receive_webhook, methods=["POST"]),
-        Route("/health", health, methods=["GET"]),
-    ]
-    return SignedRequestMiddleware(
-        Starlette(routes=routes), verifier, paths=["/webhooks"], tenant="demo"
+    app = FastAPI()
+
+    @app.post("/webhooks")
+    async def receive_webhook(request: Request) -> dict[str, object]:
+        # The middleware verified exactly these bytes; parse them, not a re-read.
+        event = canonical.loads(await request.body())
+        kind = event.get("type") if isinstance(event, dict) else None
+        return {"accepted": request.headers["webhook-id"], "type": kind}
+
+    @app.get("/health")
+    async def health() -> dict[str, bool]:
+        return {"ok": True}
+
+    app.add_middleware(
+        SignedRequestMiddleware,
+        verifier=WebhookVerifier(secret, guard=guard),
+        paths=["/webhooks"],
+        tenant="demo",
     )
+    return app

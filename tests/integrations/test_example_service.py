@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("uvicorn")
+pytest.importorskip("fastapi")
 
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "webhook_service" / "replay_demo.py"
 
