@@ -73,15 +73,10 @@ def _body(body: bytes) -> bytes:
     return body
 
 
-class StripeVerifier:
-    """Verifies ``Stripe-Signature: t=...,v1=...[,v1=...]`` (HMAC-SHA256 over ``t.body``).
+class _TimestampedHmac:
+    """What Stripe and Slack share: secrets, a symmetric window, an optional guard."""
 
-    Args:
-        secrets: the endpoint's signing secret(s) (``whsec_...``, used as-is); several
-            while Stripe rolls a secret.
-        guard: deduplicates the signed content (always give one in production).
-        tolerance: symmetric window around now for ``t``.
-    """
+    _NAMESPACE = ""
 
     def __init__(
         self,
@@ -90,12 +85,35 @@ class StripeVerifier:
         tolerance: timedelta = timedelta(minutes=5),
         clock: Clock | None = None,
         *,
-        namespace: str = "stripe",
+        namespace: str | None = None,
     ) -> None:
         self._secrets = _secrets(secrets)
         self._window = TimeWindow(tolerance, clock)
         self._guard = guard
-        self._namespace = namespace
+        self._namespace = namespace or self._NAMESPACE
+
+    def _accept(self, content: bytes, tags: list[bytes], timestamp: datetime) -> None:
+        """Signature first, then the window, then the guard (keyed by the content hash)."""
+        if not constant_time_match(_tags(self._secrets, content), tags):
+            raise fail(Reason.SIGNATURE_INVALID)
+        self._window.check(timestamp)
+        if self._guard is not None:
+            self._guard.check(self._namespace, hashlib.sha256(content).hexdigest(), timestamp)
+
+
+class StripeVerifier(_TimestampedHmac):
+    """Verifies ``Stripe-Signature: t=...,v1=...[,v1=...]`` (HMAC-SHA256 over ``t.body``).
+
+    Args:
+        secrets: the endpoint's signing secret(s) (``whsec_...``, used as-is); several
+            while Stripe rolls a secret.
+        guard: deduplicates the signed content (always give one in production).
+        tolerance: symmetric window around now for ``t``.
+        clock: the time source.
+        namespace: the guard namespace (default ``stripe``).
+    """
+
+    _NAMESPACE = "stripe"
 
     def verify(self, headers: Mapping[str, str], body: bytes) -> bytes:
         """Verify and return the body. Raises `VerificationError`."""
@@ -120,16 +138,11 @@ class StripeVerifier:
         if unverified_t is None:
             raise fail(Reason.MISSING_HEADER)
         timestamp = parse_unix_seconds(unverified_t)
-        content = unverified_t.encode("ascii") + b"." + body
-        if not constant_time_match(_tags(self._secrets, content), tags):
-            raise fail(Reason.SIGNATURE_INVALID)
-        self._window.check(timestamp)
-        if self._guard is not None:
-            self._guard.check(self._namespace, hashlib.sha256(content).hexdigest(), timestamp)
+        self._accept(unverified_t.encode("ascii") + b"." + body, tags, timestamp)
         return body
 
 
-class SlackVerifier:
+class SlackVerifier(_TimestampedHmac):
     """Verifies ``X-Slack-Signature: v0=...`` with ``X-Slack-Request-Timestamp``
     (HMAC-SHA256 over ``v0:{timestamp}:{body}``).
 
@@ -137,21 +150,11 @@ class SlackVerifier:
         secrets: the app's signing secret(s), used as-is.
         guard: deduplicates the signed content (always give one in production).
         tolerance: symmetric window around now for the timestamp.
+        clock: the time source.
+        namespace: the guard namespace (default ``slack``).
     """
 
-    def __init__(
-        self,
-        secrets: str | Secret | Sequence[str | Secret],
-        guard: ReplayCheck | None = None,
-        tolerance: timedelta = timedelta(minutes=5),
-        clock: Clock | None = None,
-        *,
-        namespace: str = "slack",
-    ) -> None:
-        self._secrets = _secrets(secrets)
-        self._window = TimeWindow(tolerance, clock)
-        self._guard = guard
-        self._namespace = namespace
+    _NAMESPACE = "slack"
 
     def verify(self, headers: Mapping[str, str], body: bytes) -> bytes:
         """Verify and return the body. Raises `VerificationError`."""
@@ -162,13 +165,8 @@ class SlackVerifier:
         version, eq, value = signature.partition("=")
         if not eq or version != "v0":
             raise fail(Reason.MALFORMED)
-        tag = _hex_tag(value)
         content = b"v0:" + unverified_ts.encode("ascii") + b":" + body
-        if not constant_time_match(_tags(self._secrets, content), [tag]):
-            raise fail(Reason.SIGNATURE_INVALID)
-        self._window.check(timestamp)
-        if self._guard is not None:
-            self._guard.check(self._namespace, hashlib.sha256(content).hexdigest(), timestamp)
+        self._accept(content, [_hex_tag(value)], timestamp)
         return body
 
 
