@@ -14,9 +14,13 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from cryptorails.integrations import StoredResponse
-from cryptorails.integrations.asgi import IdempotencyMiddleware
+from cryptorails.integrations.asgi import IdempotencyMiddleware, SignedRequestMiddleware
 from cryptorails.replay import Idempotency
 from cryptorails.stores import Store
+from cryptorails.testing import FixedClock
+from cryptorails.webhooks import WebhookSigner, WebhookVerifier
+
+from .conftest import BODY, NOW, OTHER_SECRET, SECRET
 
 
 class Orders:
@@ -55,6 +59,8 @@ class Orders:
                 Route("/echo", self.echo, methods=["POST", "PATCH"]),
             ]
         )
+        # These tests are about idempotency itself; authentication is tested below.
+        kw.setdefault("authenticated", False)
         return TestClient(
             IdempotencyMiddleware(app, idempotency, **kw), raise_server_exceptions=False
         )
@@ -187,3 +193,68 @@ def test_stored_response_round_trip() -> None:
     )
     assert stored.headers == (("location", "/o/1"), ("content-type", "text/plain"))
     assert StoredResponse.from_bytes(stored.to_bytes()) == stored
+
+
+# -- idempotency needs an authenticated principal ------------------------------------
+
+
+def _signed(secret: str, msg_id: str, key: str) -> dict[str, str]:
+
+    from .conftest import BODY
+
+    return {**WebhookSigner(secret).sign(msg_id, NOW, BODY), "Idempotency-Key": key}
+
+
+def _stack(idempotency: Idempotency, secret: str, tenant: str, clock: FixedClock) -> TestClient:
+    """Signature check outside, idempotency inside: the supported order."""
+    orders = Orders()
+    app = Starlette(routes=[Route("/orders", orders.create, methods=["POST"])])
+    inner = IdempotencyMiddleware(app, idempotency)
+    verifier = WebhookVerifier(secret, clock=clock)
+    return TestClient(SignedRequestMiddleware(inner, verifier, tenant=tenant))
+
+
+def test_unverified_request_is_refused_by_default(
+    idempotency: Idempotency, caplog: pytest.LogCaptureFixture
+) -> None:
+    orders = Orders()
+    app = Starlette(routes=[Route("/orders", orders.create, methods=["POST"])])
+    client = TestClient(IdempotencyMiddleware(app, idempotency))
+    response = client.post("/orders", content=b"{}", headers={"Idempotency-Key": "k-1"})
+    assert response.status_code == 401
+    assert response.content == b'{"error":"unauthorized"}'
+    assert orders.calls == 0
+    assert "without a verified request" in caplog.text
+
+
+def test_misordered_stack_never_serves_stored_responses_to_unsigned_clients(
+    idempotency: Idempotency, clock: FixedClock
+) -> None:
+    # Idempotency outside the signature check (the order FastAPI's add_middleware gives
+    # when the two are added in reading order): it must refuse rather than replay.
+    from .conftest import BODY, SECRET
+
+    orders = Orders()
+    app = Starlette(routes=[Route("/orders", orders.create, methods=["POST"])])
+    signed_inside = SignedRequestMiddleware(app, WebhookVerifier(SECRET, clock=clock))
+    client = TestClient(IdempotencyMiddleware(signed_inside, idempotency))
+    signed = client.post("/orders", content=BODY, headers=_signed(SECRET, "msg_1", "k-9"))
+    assert signed.status_code == 401  # misordered: refused outright, nothing stored
+    unsigned = client.post("/orders", content=BODY, headers={"Idempotency-Key": "k-9"})
+    assert unsigned.status_code == 401
+    assert orders.calls == 0
+
+
+def test_keys_are_scoped_to_the_signer(idempotency: Idempotency, clock: FixedClock) -> None:
+    acme = _stack(idempotency, SECRET, "acme", clock)
+    globex = _stack(idempotency, OTHER_SECRET, "globex", clock)
+    first = acme.post("/orders", content=BODY, headers=_signed(SECRET, "msg_1", "same-key"))
+    assert first.status_code == 201
+    # The same key from another signer is its own record: it runs, and never sees
+    # acme's stored response (nor a 422 telling it the key is in use).
+    other = globex.post("/orders", content=BODY, headers=_signed(OTHER_SECRET, "msg_2", "same-key"))
+    assert other.status_code == 201
+    assert other.json() == {"order": 1}  # globex's own handler ran once
+    again = acme.post("/orders", content=BODY, headers=_signed(SECRET, "msg_3", "same-key"))
+    assert again.status_code == 201
+    assert again.json() == first.json()  # acme's stored response, replayed

@@ -81,7 +81,7 @@ def test_valid_webhook_reaches_app_with_exact_body(guard: ReplayGuard, clock: Fi
     assert response.status_code == 200
     assert response.content == BODY
     assert seen.bodies == [BODY]
-    assert seen.state == [Verified(BODY)]
+    assert seen.state == [Verified(BODY, None, "0:17:standard-webhooks0:")]
 
 
 def test_body_streamed_in_chunks_is_reassembled(guard: ReplayGuard, clock: FixedClock) -> None:

@@ -101,6 +101,12 @@ def parse_idempotency_key(values: Sequence[str]) -> str | None:
     raise ValueError("malformed Idempotency-Key")
 
 
+def scoped_key(principal: str, key: str) -> str:
+    """The store key for `key` sent by `principal` (see `Verified.principal`): senders
+    never share keys, so one cannot read or block another's stored responses."""
+    return f"{len(principal)}:{principal}{key}"
+
+
 def fingerprint(method: str, path: str, body: bytes) -> bytes:
     """SHA-256 of the method, path and body, length-prefixed so no two requests share one
     encoding (``POST /a`` + ``b`` never equals ``POST /ab`` + ``""``)."""

@@ -17,7 +17,7 @@ from cryptorails.integrations._failures import FailureDetails, FailureLog
 from cryptorails.integrations._responses import UNAUTHORIZED, UNAVAILABLE, ErrorResponse
 from cryptorails.webhooks import GitHubVerifier, SlackVerifier, StripeVerifier, WebhookVerifier
 
-__all__ = ["RequestCheck", "Verified", "WebhookCheck"]
+__all__ = ["RequestCheck", "Verified", "WebhookCheck", "principal_of"]
 
 # Standard Webhooks signature versions (a fixed vocabulary, so safe to log).
 _VERSIONS = {"v1": "hmac-sha256", "v1a": "ed25519"}
@@ -38,10 +38,30 @@ class WebhookCheck(Protocol):
 
 @dataclass(frozen=True)
 class Verified:
-    """A request that passed: its body and, for RFC 9421, what the signature covered."""
+    """A request that passed: its body, for RFC 9421 what the signature covered, and the
+    principal that signed it (tenant, scheme and, for RFC 9421, the trusted keyid).
+
+    Idempotency keys are scoped to the principal, so one sender can never read or block
+    another sender's stored responses by reusing their key.
+    """
 
     body: bytes
     signature: VerifiedSignature | None = None
+    principal: str = ""
+
+
+def principal_of(state: object, authenticated: bool) -> str | None:
+    """The principal idempotency keys are scoped to: the `Verified` request's, or ""
+    when authentication is not required here; None (refuse) when it is and is missing."""
+    if isinstance(state, Verified):
+        return state.principal
+    if authenticated:
+        logging.getLogger("cryptorails.integrations").error(
+            "idempotency reached without a verified request: put it inside the "
+            "signed-request check, or pass authenticated=False"
+        )
+        return None
+    return ""
 
 
 def header_mapping(lines: Sequence[tuple[str, str]]) -> dict[str, str]:
@@ -107,6 +127,11 @@ class RequestCheck:
         self.tenant = tenant
         self.log = logger if isinstance(logger, FailureLog) else FailureLog(logger)
 
+    def _principal(self, keyid: str | None) -> str:
+        scheme = describe(self.verifier, {}).scheme
+        parts = (self.tenant or "", scheme, keyid or "")
+        return "".join(f"{len(p)}:{p}" for p in parts)  # length-prefixed: unambiguous
+
     def check(
         self, method: str, target_uri: str, headers: Sequence[tuple[str, str]], body: bytes
     ) -> Verified | ErrorResponse:
@@ -121,8 +146,9 @@ class RequestCheck:
                     )
                 except ValueError:
                     raise VerificationError(Reason.MALFORMED) from None
-                return Verified(body, self.verifier.verify(message))
-            return Verified(self.verifier.verify(mapping, body))
+                signature = self.verifier.verify(message)
+                return Verified(body, signature, self._principal(signature.keyid))
+            return Verified(self.verifier.verify(mapping, body), None, self._principal(None))
         except VerificationError as e:
             self.log.failed(e.reason, describe(self.verifier, mapping), self.tenant)
             return UNAUTHORIZED

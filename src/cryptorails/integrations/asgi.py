@@ -34,13 +34,15 @@ from cryptorails.integrations._responses import (
     KEY_REUSED,
     PAYLOAD_TOO_LARGE,
     STORED_HEADERS,
+    UNAUTHORIZED,
     UNAVAILABLE,
     ErrorResponse,
     StoredResponse,
     fingerprint,
     parse_idempotency_key,
+    scoped_key,
 )
-from cryptorails.integrations._verify import RequestCheck, WebhookCheck
+from cryptorails.integrations._verify import RequestCheck, WebhookCheck, principal_of
 from cryptorails.replay import Idempotency
 
 __all__ = ["IdempotencyMiddleware", "SignedRequestMiddleware"]
@@ -230,8 +232,15 @@ class IdempotencyMiddleware:
     - the key used before for another request (method, path with query, body): 422;
     - the store unreachable: 503.
 
-    If the app raises, nothing is stored and a retry runs it again. Keys are global to
-    the store's namespace: give each tenant its own namespace.
+    If the app raises, nothing is stored and a retry runs it again.
+
+    By default the request must have passed `SignedRequestMiddleware` first (put this
+    middleware *inside* it — with Starlette/FastAPI ``add_middleware``, add this one
+    first), and keys are scoped to the verified principal: an unauthenticated client can
+    neither read a stored response nor block a key. A request that reaches this
+    middleware unverified gets the uniform 401 (and an error is logged: the stack is
+    misordered). Pass ``authenticated=False`` only for endpoints that are
+    authenticated by other means; keys are then global to the store's namespace.
 
     Args:
         app: the ASGI app.
@@ -241,6 +250,7 @@ class IdempotencyMiddleware:
         require: whether a missing key is refused.
         max_body_bytes: larger bodies are refused with 413.
         stored_headers: response header names (lowercase) kept and replayed.
+        authenticated: require a `Verified` request and scope keys to its principal.
     """
 
     def __init__(
@@ -253,6 +263,7 @@ class IdempotencyMiddleware:
         require: bool = True,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         stored_headers: Iterable[str] = STORED_HEADERS,
+        authenticated: bool = True,
     ) -> None:
         if not isinstance(idempotency, Idempotency):
             raise TypeError("idempotency must be a cryptorails.replay.Idempotency")
@@ -263,10 +274,15 @@ class IdempotencyMiddleware:
         self._require = require
         self._limit = max_body_bytes
         self._stored = frozenset(h.lower() for h in stored_headers)
+        self._authenticated = authenticated
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in self._methods:
             await self.app(scope, receive, send)
+            return
+        principal = principal_of(scope.get("state", {}).get(STATE_KEY), self._authenticated)
+        if principal is None:
+            await _send_error(send, UNAUTHORIZED)
             return
         values = [
             v.decode("latin-1") for n, v in scope.get("headers", []) if n.lower() == self._header
@@ -303,7 +319,9 @@ class IdempotencyMiddleware:
             ).to_bytes()
 
         try:
-            record = await anyio.to_thread.run_sync(self._idempotency.run, key, request_fp, work)
+            record = await anyio.to_thread.run_sync(
+                self._idempotency.run, scoped_key(principal, key), request_fp, work
+            )
         except IdempotencyInFlight:
             await _send_error(send, KEY_IN_FLIGHT)
             return

@@ -37,13 +37,15 @@ from cryptorails.integrations._responses import (
     KEY_REUSED,
     PAYLOAD_TOO_LARGE,
     STORED_HEADERS,
+    UNAUTHORIZED,
     UNAVAILABLE,
     ErrorResponse,
     StoredResponse,
     fingerprint,
     parse_idempotency_key,
+    scoped_key,
 )
-from cryptorails.integrations._verify import RequestCheck, WebhookCheck
+from cryptorails.integrations._verify import RequestCheck, WebhookCheck, principal_of
 from cryptorails.replay import Idempotency
 
 __all__ = ["idempotent", "signed_request"]
@@ -126,9 +128,14 @@ def idempotent(
     require: bool = True,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     stored_headers: Iterable[str] = STORED_HEADERS,
+    authenticated: bool = True,
 ) -> Callable[[View[P]], Callable[P, ResponseReturnValue]]:
     """Run the view once per ``Idempotency-Key`` and replay its response (same semantics
-    and arguments as `asgi.IdempotencyMiddleware`, without `app`)."""
+    and arguments as `asgi.IdempotencyMiddleware`, without `app`).
+
+    With ``authenticated=True`` (the default) stack it *under* `signed_request`
+    (``@signed_request(...)`` above ``@idempotent(...)``): keys are scoped to the
+    verified principal, and an unverified request gets the uniform 401."""
     if not isinstance(idempotency, Idempotency):
         raise TypeError("idempotency must be a cryptorails.replay.Idempotency")
     methods = frozenset(m.upper() for m in required_methods)
@@ -139,6 +146,9 @@ def idempotent(
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
             if request.method not in methods:
                 return view(*args, **kwargs)
+            principal = principal_of(g.get("cryptorails"), authenticated)
+            if principal is None:
+                return _error(UNAUTHORIZED)
             try:
                 key = parse_idempotency_key(request.headers.getlist(header))
             except ValueError:
@@ -163,7 +173,9 @@ def idempotent(
                 ).to_bytes()
 
             try:
-                record = idempotency.run(key, fingerprint(request.method, target, body), work)
+                record = idempotency.run(
+                    scoped_key(principal, key), fingerprint(request.method, target, body), work
+                )
             except IdempotencyInFlight:
                 return _error(KEY_IN_FLIGHT)
             except IdempotencyKeyReused:
