@@ -222,3 +222,25 @@ def test_tenants_never_share_key_material(tenants: list[str]) -> None:
     materials = [kr.keyset(Context(t, "email")).primary.material for t in tenants]
     reveals = {m.reveal() for m in materials if m is not None}
     assert len(reveals) == len(tenants)
+
+
+def test_aad_is_bound_by_its_bytes_whatever_the_buffer() -> None:
+    from array import array
+
+    sealer = sealer_for(Algorithm.XAES_256_GCM)
+    words = array("I", [1, 2])  # 2 items, 8 bytes
+    blob = sealer.seal(b"x", A, aad=memoryview(words))
+    assert sealer.open(blob, A, aad=words.tobytes()) == b"x"
+    assert sealer.open(sealer.seal(b"y", A, aad=words.tobytes()), A, aad=words) == b"y"
+
+
+def test_oversized_inputs_get_the_documented_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cryptorails.aead import sealer as sealer_module
+
+    sealer = sealer_for(Algorithm.XAES_256_GCM)
+    blob = sealer.seal(b"0123456789", A)
+    monkeypatch.setattr(sealer_module, "MAX_MESSAGE_BYTES", 8)
+    monkeypatch.setattr(sealer_module, "MAX_BLOB_BYTES", 40)
+    with pytest.raises(ValueError, match="plaintext larger than 8 bytes"):
+        sealer.seal(b"0123456789", A)
+    assert open_fails(sealer, blob, A) is Reason.MALFORMED

@@ -264,3 +264,17 @@ def test_depth_limit_in_a_wide_document() -> None:
         loads(doc, max_depth=20)
     assert info.value.pos == doc.index(deep) + 19
     assert loads(doc, max_depth=21)[-1] is not None  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    "doc", [b"[1e3089]", b'{"exp":1e30000}', b"[1e2999]", b"[1E29999]", b"[0.5e+0400]"]
+)
+def test_long_exponents_overflow_are_refused(doc: bytes) -> None:
+    # Regression: the exponent pre-check once read e3089 as e308 (finite) and let the
+    # C parser turn the literal into inf.
+    with pytest.raises(NumberRangeError):
+        loads(doc)
+
+
+def test_long_exponents_in_range_are_kept() -> None:
+    assert loads(b"[1e289, 1e-3089, 1.5e307, 1e0308]") == [1e289, 0.0, 1.5e307, 1e308]

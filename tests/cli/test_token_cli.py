@@ -142,3 +142,24 @@ def test_issue_refuses_an_aead_keyset(run: Run, ks: Path) -> None:
     result = run("token", "issue", *target(ks), "--issuer", "i")
     assert result.exit_code == 2
     assert result.stderr.startswith("error: ")
+
+
+def test_claims_must_be_strict_json(run: Run, ks: Path) -> None:
+    base = ["token", "issue", *target(ks), "--issuer", "i"]
+    duplicate = run(*base, "--claims", '{"sub": "a", "sub": "b"}')
+    assert duplicate.exit_code == 2
+    assert "not strict JSON" in duplicate.stderr
+    assert run(*base, "--claims", '{"n": NaN}').exit_code == 2
+
+
+def test_trust_file_zero_leeway_is_kept(run: Run, ks: Path, tmp_path: Path) -> None:
+    from cryptorails.tokens import load_trust_file
+
+    issue(run, ks)
+    trust = trust_file(tmp_path, {"acme": own_keys(leeway_seconds=0)})
+    verifier = load_trust_file(trust)._verifiers["acme"]
+    assert verifier._leeway == 0  # not the 30 s default
+    huge = trust_file(tmp_path, {"acme": own_keys(leeway_seconds=10**15)})
+    result = run("token", "verify", "a.b.c", "--trust", huge)
+    assert result.exit_code == 2
+    assert "whole number of seconds" in result.stderr

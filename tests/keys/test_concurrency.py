@@ -98,3 +98,47 @@ def test_concurrent_rotations_are_all_kept(tmp_path: Path) -> None:
     assert sorted(k.kid for k in keyset) == sorted([first, *kids])
     assert len(keyset) == 1 + WORKERS * 10
     assert keyset.revision == 1 + WORKERS * 10
+
+
+def test_forked_children_do_not_reuse_the_parents_lease(tmp_path: Path) -> None:
+    # The parent leases the whole budget in one block and seals once; children forked
+    # afterwards must lease for themselves (and find nothing left), not spend the
+    # parent's remaining slots again.
+    import os
+
+    from cryptorails import PolicyError
+
+    kek = LocalKek.generate(tmp_path / "kek")
+    kr = Keyring.open(
+        tmp_path / "ks",
+        kek=kek,
+        environment="prod",
+        create=True,
+        algorithm=Algorithm.AES_256_GCM,
+        usage_budget=50,
+        lease_size=50,
+        auto_rotate=False,
+    )
+    sealer = Sealer(kr)
+    sealer.seal(b"m", CTX)
+    counts = []
+    for _ in range(3):
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # child: seal until refused, report how many went out
+            os.close(read)
+            sealed = 0
+            try:
+                while sealed < 1000:
+                    sealer.seal(b"m", CTX)
+                    sealed += 1
+            except PolicyError:
+                pass
+            os.write(write, str(sealed).encode())
+            os._exit(0)
+        os.close(write)
+        with os.fdopen(read) as pipe:
+            counts.append(int(pipe.read()))
+        os.waitpid(pid, 0)
+    assert counts == [0, 0, 0]
+    assert kr.refresh(CTX).primary.uses == 50  # type: ignore[union-attr]

@@ -214,3 +214,19 @@ def test_rejects_non_context() -> None:
         kr.keyset(("tenant", "purpose"))  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="Context"):
         kr.rotate("tenant")  # type: ignore[arg-type]
+
+
+def test_algorithm_arguments_are_checked_everywhere() -> None:
+    kr = Keyring.in_memory()
+    with pytest.raises(TypeError, match="Algorithm"):
+        kr.keyset(A, algorithm="EdDSA")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="Algorithm"):
+        kr.create_keyset(B, algorithm="XAES-256-GCM")  # type: ignore[arg-type]
+    kr.keyset(A)
+    with pytest.raises(TypeError, match="Algorithm"):
+        kr.rotate(A, algorithm="XAES-256-GCM")  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="verification-only"):
+        Keyring.in_memory(algorithm=Algorithm.RS256)
+    with pytest.raises(ConfigurationError, match="verification-only"):
+        kr.create_keyset(B, algorithm=Algorithm.PS256)
+    assert kr.find_keyset(B) is None

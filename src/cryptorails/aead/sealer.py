@@ -26,6 +26,10 @@ __all__ = ["Sealer"]
 _Prepared = tuple[Primitive, bytes, bytes]
 _BYTES = (bytes, bytearray, memoryview)
 _SEAL = "seal"  # keyset cache slot of the primary; header bytes are the slots for opening
+# pyca's AEADs take at most 2**31 - 1 bytes per call (larger inputs abort the process
+# with a Rust panic): refuse them here, with the documented errors.
+MAX_MESSAGE_BYTES = 2**31 - 1 - 64 * 1024
+MAX_BLOB_BYTES = MAX_MESSAGE_BYTES + 64
 
 
 class Sealer:
@@ -74,11 +78,13 @@ class Sealer:
             self._remember(ctx, keyset)
         else:
             prepared = entry[3]
+        size = len(plaintext) if plaintext.__class__ is bytes else memoryview(plaintext).nbytes
+        if size > MAX_MESSAGE_BYTES:
+            raise ValueError(f"plaintext larger than {MAX_MESSAGE_BYTES} bytes")
+        if aad.__class__ is not bytes:
+            aad = _aad_bytes(aad)
         if aad:
-            # bytes + a non-bytes object raises TypeError, as documented.
             return prepared[0].seal(plaintext, prepared[1] + len(aad).to_bytes(4, "big") + aad)
-        if not isinstance(aad, _BYTES):
-            raise TypeError("aad must be bytes")
         return prepared[0].seal(plaintext, prepared[2])
 
     def open(self, blob: bytes, ctx: Context, aad: bytes = b"") -> bytes:
@@ -94,6 +100,8 @@ class Sealer:
             if not isinstance(blob, _BYTES):
                 raise DecryptionError(Reason.WRONG_TYPE)
             blob = bytes(blob)
+        if len(blob) > MAX_BLOB_BYTES:
+            raise DecryptionError(Reason.MALFORMED)
         entry = self._keysets.get(ctx)
         if entry is None or entry[1] != self._keyring._generation or monotonic() >= entry[0]:
             keyset = self._keyring.find_keyset(ctx)
@@ -107,12 +115,9 @@ class Sealer:
         prepared = keyset._cache.get(hdr) if keyset is not None else None
         if prepared is None:
             keyset, prepared = self._vet(blob, ctx, hdr)
-        if aad:
-            full_aad = prepared[1] + len(aad).to_bytes(4, "big") + aad
-        elif isinstance(aad, _BYTES):
-            full_aad = prepared[2]
-        else:
-            raise TypeError("aad must be bytes")
+        if aad.__class__ is not bytes:
+            aad = _aad_bytes(aad)
+        full_aad = prepared[1] + len(aad).to_bytes(4, "big") + aad if aad else prepared[2]
         try:
             return prepared[0].open(blob, full_aad)
         except (InvalidTag, ValueError):
@@ -120,9 +125,13 @@ class Sealer:
 
     def _remember(self, ctx: Context, keyset: Keyset) -> None:
         kr = self._keyring
+        # Generation first, cache second: the keyring writes them in the other order, so
+        # a change racing with us leaves an entry that is already stale, never one that
+        # pairs an old keyset with the new generation.
+        generation = kr._generation
         cached = kr._cache.get(ctx)
         if cached is not None and cached[0] is keyset:
-            self._keysets[ctx] = (cached[2], kr._generation, keyset, keyset._cache.get(_SEAL))
+            self._keysets[ctx] = (cached[2], generation, keyset, keyset._cache.get(_SEAL))
 
     def _vet(self, blob: bytes, ctx: Context, hdr: bytes) -> tuple[Keyset, _Prepared]:
         """Check an unverified header against the keyset of `ctx` (and only that one)."""
@@ -148,6 +157,13 @@ class Sealer:
         if key.algorithm is not algorithm:
             raise DecryptionError(Reason.ALGORITHM_MISMATCH)
         return keyset, _prepare(keyset, key, hdr)
+
+
+def _aad_bytes(aad: object) -> bytes:
+    """Associated data as bytes: its length prefix counts bytes, whatever the buffer."""
+    if not isinstance(aad, _BYTES):
+        raise TypeError("aad must be bytes")
+    return bytes(aad)
 
 
 def _prepare(keyset: Keyset, key: Key, slot: str | bytes) -> _Prepared:

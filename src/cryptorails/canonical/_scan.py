@@ -138,7 +138,8 @@ RISKY_NUMBER = re.compile(r"[0-9]{16}|[eE][+-]?[0-9]{3}")
 # overflow (10**15 * 10**289 < 10**308). One pattern per letter: a literal first
 # character lets the regex engine skip ahead at memchr speed.
 _BIG_EXPONENTS = tuple(
-    re.compile(letter + rb"\+?0*(?:29[0-9]|[3-9][0-9]{2}|[1-9][0-9]{3,})")
+    # (?![0-9]): the whole exponent, so e3089 is never read as e308.
+    re.compile(letter + rb"\+?0*(?:29[0-9]|[3-9][0-9]{2}|[1-9][0-9]{3,})(?![0-9])")
     for letter in (b"e", b"E")
 )
 _DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from cryptorails import canonical
 from cryptorails.algorithms import Algorithm, KeyKind
 from cryptorails.cli._common import (
     cli,
@@ -56,9 +57,11 @@ def token_issue(
 ) -> None:
     """Issue a token signed with the primary key of TENANT/PURPOSE."""
     try:
-        extra = json.loads(claims)
-    except ValueError:
-        fail("error: --claims is not valid JSON")
+        # Strict: these claims get signed, so duplicate names or NaN are refused, not
+        # silently resolved the way json.loads would.
+        extra = canonical.loads(claims)
+    except canonical.CanonicalJSONError as e:
+        fail(f"error: --claims is not strict JSON: {e}")
     if not isinstance(extra, dict):
         fail("error: --claims must be a JSON object")
     if algorithm is not None:

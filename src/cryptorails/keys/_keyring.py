@@ -12,6 +12,7 @@ import itertools
 import os
 import secrets
 import time
+import weakref
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -44,6 +45,37 @@ _ALLOWED = {
 }
 
 
+# Every keyring, so that a forked child drops the usage-budget leases it inherited: the
+# parent reserved those slots in the keystore once, and two processes must never spend
+# the same slots (the child leases its own).
+_KEYRINGS: weakref.WeakSet[Keyring] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for keyring in list(_KEYRINGS):
+        keyring._leases.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _check_algorithm(algorithm: object) -> Algorithm:
+    """An algorithm a keyring can make keys for.
+
+    Raises:
+        TypeError: not an `Algorithm` (a name string, say).
+        ConfigurationError: a verification-only algorithm (RS256, PS256).
+    """
+    if not isinstance(algorithm, Algorithm):
+        raise TypeError("algorithm must be a cryptorails Algorithm, e.g. Algorithm.ED25519")
+    if algorithm.verify_only:
+        raise ConfigurationError(
+            f"{algorithm.value} is verification-only: its keys come from a trusted JWKS, "
+            "and a keyring never generates them"
+        )
+    return algorithm
+
+
 class Keyring:
     """Keysets of one environment, addressed by `Context`.
 
@@ -72,8 +104,7 @@ class Keyring:
         clock: Clock | None = None,
         refresh_interval: float = 1.0,
     ) -> None:
-        if not isinstance(algorithm, Algorithm):
-            raise TypeError("algorithm must be a cryptorails Algorithm")
+        _check_algorithm(algorithm)
         if usage_budget < 1 or lease_size < 1:
             raise ValueError("usage_budget and lease_size must be positive")
         if key_lifetime is not None and key_lifetime <= timedelta(0):
@@ -93,6 +124,7 @@ class Keyring:
         self._generation = 0
         # (ctx, kid) -> (slot counter, slots leased) for budgeted keys
         self._leases: dict[tuple[Context, int], tuple[itertools.count[int], int]] = {}
+        _KEYRINGS.add(self)
 
     @classmethod
     def in_memory(cls, environment: str = "test", **options: Any) -> Keyring:
@@ -133,6 +165,8 @@ class Keyring:
         """
         keyset = self.find_keyset(ctx)
         if keyset is None:
+            if algorithm is not None:
+                _check_algorithm(algorithm)
             keyset, _ = self._update(ctx, self._create_change(ctx, algorithm, must_be_new=False))
         return keyset
 
@@ -344,7 +378,7 @@ class Keyring:
         )
 
     def _rotated(self, keyset: Keyset, algorithm: Algorithm | None) -> Keyset:
-        algorithm = algorithm or keyset.algorithm
+        algorithm = keyset.algorithm if algorithm is None else _check_algorithm(algorithm)
         if (algorithm.kind is KeyKind.AEAD) is not (keyset.algorithm.kind is KeyKind.AEAD):
             # A keyset serves one purpose: a sealing keyset never grows a token key (or the
             # reverse), so no caller is handed a key of the wrong kind. Token keysets may
@@ -368,7 +402,7 @@ class Keyring:
                 if must_be_new:
                     raise ConfigurationError("the keyset exists already")
                 return current, None
-            alg = algorithm or self._algorithm
+            alg = self._algorithm if algorithm is None else _check_algorithm(algorithm)
             return (
                 Keyset(
                     context=ctx,

@@ -108,6 +108,13 @@ class LocalKek:
                 f.write(key)
                 f.flush()
                 os.fsync(f.fileno())
+            # The directory entry too: after a power loss, keysets written under this KEK
+            # must not survive while the KEK file itself is gone.
+            dir_fd = os.open(p.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
         except OSError as e:
             p.unlink(missing_ok=True)  # never leave a partial key behind
             raise ConfigurationError(f"cannot write KEK file {p}: {e.strerror}") from None

@@ -95,7 +95,7 @@ def _verifier(base: Path, tenant: str, entry: object) -> TokenVerifier:
     options: dict[str, Any] = {
         "issuer": entry.get("issuer"),
         "audience": entry.get("audience"),
-        "leeway": _seconds(entry, "leeway_seconds") or DEFAULT_LEEWAY,
+        "leeway": _seconds(entry, "leeway_seconds", default=DEFAULT_LEEWAY),
         "max_age": _seconds(entry, "max_age_seconds"),
     }
     if "required" in entry:
@@ -115,12 +115,17 @@ def _verifier(base: Path, tenant: str, entry: object) -> TokenVerifier:
     return TokenVerifier.for_keyring(keyring, ctx, **options)
 
 
-def _seconds(entry: Mapping[str, Any], name: str) -> timedelta | None:
+_MAX_SECONDS = 10 * 365 * 24 * 3600  # ten years: far beyond any sane leeway or age
+
+
+def _seconds(
+    entry: Mapping[str, Any], name: str, *, default: timedelta | None = None
+) -> timedelta | None:
     value = entry.get(name)
     if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ConfigurationError(f"{name} is a whole number of seconds")
+        return default  # absent; an explicit 0 is kept (a zero leeway is a choice)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_SECONDS:
+        raise ConfigurationError(f"{name} is a whole number of seconds up to {_MAX_SECONDS}")
     return timedelta(seconds=value)
 
 
