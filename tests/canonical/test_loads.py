@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pickle
-import time
 
 import pytest
 
@@ -20,6 +19,7 @@ from cryptorails.canonical import (
     UnsupportedValueError,
     loads,
 )
+from cryptorails.canonical._loads import DEFAULT_MAX_BYTES
 from cryptorails.errors import CryptoRailsError
 
 ERRORS = (
@@ -60,6 +60,9 @@ def test_errors_pickle_and_keep_position() -> None:
     )
     unsupported = pickle.loads(pickle.dumps(UnsupportedValueError("bad", ("a", 1))))
     assert (unsupported.path, unsupported.pos) == (("a", 1), None)
+
+
+HUGE = 64 * 1024 * 1024
 
 
 def fails(data: bytes | str, **limits: int) -> CanonicalJSONError:
@@ -229,22 +232,23 @@ def test_argument_checks() -> None:
         (b'{"a":1,' + b'"a":1,' * 500_000 + b'"b":1}', DuplicateNameError),
     ],
 )
-def test_hostile_input_fails_fast_and_cleanly(
-    data: bytes, cls: type[CanonicalJSONError] | None
-) -> None:
-    start = time.perf_counter()
+def test_hostile_input_fails_cleanly(data: bytes, cls: type[CanonicalJSONError] | None) -> None:
+    # Past the 1 MiB default limit on purpose: the parser itself must cope (linear work,
+    # no recursion error, the documented error). Speed is measured in bench/, not here.
     if cls is None:
+        loads(data, max_bytes=HUGE)
+    else:
+        assert type(fails(data, max_bytes=HUGE)) is cls
+    expected = SizeLimitError if len(data) > DEFAULT_MAX_BYTES else cls
+    if expected is None:
         loads(data)
     else:
-        assert type(fails(data)) is cls
-    assert time.perf_counter() - start < 5
+        assert type(fails(data)) is expected
 
 
 def test_ten_megabytes_of_brackets_in_str() -> None:
-    start = time.perf_counter()
-    err = fails("[" * 10_000_000)
+    err = fails("[" * 10_000_000, max_bytes=HUGE)
     assert (type(err), err.pos) == (DepthLimitError, 128)
-    assert time.perf_counter() - start < 5
 
 
 @pytest.mark.parametrize("depth", [1, 3, 16, 17, 128])
