@@ -244,3 +244,75 @@ def test_idempotency_bad_arguments(store_backend) -> None:  # type: ignore[no-un
         Idempotency(store, lease=30)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         Idempotency(object())  # type: ignore[arg-type]
+
+
+def test_too_large_result_releases_the_key(store_backend) -> None:  # type: ignore[no-untyped-def]
+    from cryptorails.replay import MAX_RESULT_SIZE
+    from cryptorails.stores._base import MAX_VALUE_SIZE
+
+    assert MAX_RESULT_SIZE == MAX_VALUE_SIZE - 34  # version, kind, fingerprint hash
+    idem = Idempotency(store_backend.open())
+    huge = Calls(b"x" * (MAX_RESULT_SIZE + 1))
+    with pytest.raises(ValueError, match=r"larger than \d+ bytes .* key was released"):
+        idem.run("k", b"fp", huge)
+    assert huge.count == 1
+    fn = Calls(b"small")
+    assert idem.run("k", b"fp", fn) == b"small"  # not IdempotencyInFlight: released
+    assert fn.count == 1
+
+
+def test_largest_result_is_stored() -> None:
+    from cryptorails.replay import MAX_RESULT_SIZE
+
+    idem = Idempotency(MemoryStore())
+    result = b"y" * MAX_RESULT_SIZE
+    assert idem.run("k", b"fp", Calls(result)) == result
+    fn = Calls()
+    assert idem.run("k", b"fp", fn) == result
+    assert fn.count == 0
+
+
+class _ReleaseFails(MemoryStore):
+    """A store that goes away between taking a lease and releasing it."""
+
+    def _compare_and_set(
+        self, key: str, expected: bytes | None, new: bytes | None, ttl_ms: int | None
+    ) -> bool:
+        if new is None:
+            raise cryptorails.StoreUnavailable("store went away")
+        return super()._compare_and_set(key, expected, new, ttl_ms)
+
+
+def _boom() -> bytes:
+    raise RuntimeError("downstream failed")
+
+
+@pytest.mark.parametrize(
+    ("fn", "error", "match"),
+    [
+        (_boom, RuntimeError, "downstream failed"),
+        (lambda: "text", TypeError, "must return bytes"),
+        (lambda: b"z" * (16 * 1024 * 1024), ValueError, "larger than"),
+    ],
+)
+def test_failed_release_keeps_the_callers_exception(  # type: ignore[no-untyped-def]
+    fn, error, match, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = FixedClock()
+    store = _ReleaseFails(clock=clock)
+    idem = Idempotency(store, lease=timedelta(seconds=30), clock=clock)
+    with (
+        caplog.at_level("WARNING", logger="cryptorails.replay"),
+        pytest.raises(error, match=match) as e,
+    ):
+        idem.run("k", b"fp", fn)
+    assert not isinstance(e.value, cryptorails.StoreUnavailable)
+    assert [r.getMessage() for r in caplog.records] == [
+        "could not release an idempotency lease; it expires in 30.0s"
+    ]
+    assert caplog.records[0].exc_info is not None
+    assert isinstance(caplog.records[0].exc_info[1], cryptorails.StoreUnavailable)
+    with pytest.raises(IdempotencyInFlight):  # the lease was not released...
+        idem.run("k", b"fp", Calls())
+    clock.advance(timedelta(seconds=30))
+    assert idem.run("k", b"fp", Calls(b"later")) == b"later"  # ...until it expired

@@ -58,8 +58,8 @@ def create_app(store_url: str | None = None, secret: str | None = None) -> FastA
         raise SystemExit("set WEBHOOK_SECRET to the endpoint's whsec_... secret")
     _log_verify_failures()
     store = open_store(store_url, namespace="webhook-demo")
-    # Every instance checks webhook-id against the same store: a message accepted by one
-    # instance is refused by all the others, not just by the one that saw it.
+    # Every instance checks the signed message (webhook-id + signed timestamp) against the
+    # same store: a message accepted by one instance is refused by all the others.
     guard = ReplayGuard(store, Window(timedelta(minutes=5)))
     app = FastAPI()
 

@@ -22,11 +22,14 @@ from cryptorails.errors import (
     IdempotencyInFlight,
     IdempotencyKeyReused,
     Reason,
+    StoreUnavailable,
     VerificationError,
 )
 from cryptorails.stores import Store
+from cryptorails.stores._base import MAX_VALUE_SIZE
 
 __all__ = [
+    "MAX_RESULT_SIZE",
     "Idempotency",
     "IdempotencyError",
     "IdempotencyInFlight",
@@ -83,6 +86,11 @@ class ReplayGuard:
         # message stamped `future` ahead stays acceptable until `past` after its stamp.
         self._ttl = window.span + _SKEW_MARGIN
 
+    @property
+    def window(self) -> Window:
+        """The accepted timestamp window; records are kept for all of it (and a margin)."""
+        return self._window
+
     def check(self, namespace: str, message_id: str, timestamp: datetime) -> None:
         """Accept the message or raise.
 
@@ -121,6 +129,8 @@ _IN_FLIGHT = b"L"
 _DONE = b"D"
 _HEADER = 2 + 32
 _ATTEMPTS = 16
+# The largest result whose record fits in a store value (the same limit on every backend).
+MAX_RESULT_SIZE = MAX_VALUE_SIZE - _HEADER
 
 
 class Idempotency:
@@ -134,7 +144,10 @@ class Idempotency:
     - The same key with a different fingerprint raises `IdempotencyKeyReused`.
     - If `fn` raises, the lease is released and the exception propagates, so a retry
       runs `fn` again. Make `fn` safe to retry after a failure (or make it not fail
-      half-way).
+      half-way). If the release itself fails (store unreachable), that is logged and
+      `fn`'s exception still propagates; the lease then expires after `lease`.
+    - A result larger than `MAX_RESULT_SIZE` bytes cannot be stored: it is treated like
+      a failure of `fn` (ValueError, the key is released). Store a reference instead.
     - If a worker dies while running `fn`, its lease expires after `lease` and another
       call may take over and run `fn`. So `lease` must exceed the longest run of `fn`: a
       call that outlives its lease may run concurrently with the one that took over
@@ -181,7 +194,10 @@ class Idempotency:
             IdempotencyInFlight: another call for `key` holds the lease.
             IdempotencyKeyReused: `key` was used with another fingerprint.
             StoreUnavailable: the store could not be reached.
-            TypeError: wrong argument types, or `fn` returned something other than bytes.
+            TypeError: wrong argument types, or `fn` returned something other than bytes
+                (the key is released).
+            ValueError: `fn`'s result is larger than `MAX_RESULT_SIZE` bytes (result too
+                large; the key is released, so a retry runs `fn` again).
         """
         if not isinstance(key, str) or not key:
             raise TypeError("key must be a non-empty str")
@@ -212,10 +228,23 @@ class Idempotency:
             result = fn()
             if not isinstance(result, bytes):
                 raise TypeError(f"fn must return bytes, not {type(result).__name__}")
+            if len(result) > MAX_RESULT_SIZE:
+                raise ValueError(
+                    f"fn's result is larger than {MAX_RESULT_SIZE} bytes and cannot be"
+                    " stored; the idempotency key was released"
+                )
         except BaseException:
             # Release only our own lease: if it expired and another call took over, the
             # compare-and-set fails and the taker's record stays.
-            self._store.compare_and_set(store_key, lease, None, None)
+            try:
+                self._store.compare_and_set(store_key, lease, None, None)
+            except StoreUnavailable:
+                # The caller needs fn's error, not the store's; the lease expires anyway.
+                _log.warning(
+                    "could not release an idempotency lease; it expires in %.1fs",
+                    self._lease.total_seconds(),
+                    exc_info=True,
+                )
             raise
         done = _VERSION + _DONE + fp + result
         if not self._store.compare_and_set(store_key, lease, done, self._ttl):

@@ -246,3 +246,87 @@ def test_close_and_context_manager(store_backend) -> None:  # type: ignore[no-un
         assert store.claim("k", b"v", LONG)
     with store_backend.open() as again:
         assert again.get("k") == b"v"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        b"007",
+        b"00",
+        b" 12",
+        b"12 ",
+        b"12\n",
+        b"+5",
+        b"-0",
+        b"--1",
+        b"-",
+        b"",
+        b"1_000",
+        b"0x1f",
+        b"1e3",
+        b"1.0",
+        b"\xd9\xa1",  # ARABIC-INDIC DIGIT ONE: int() of text would take it
+        b"1\x00",
+        b"9223372036854775808",  # int64 max + 1
+        b"-9223372036854775809",  # int64 min - 1
+        b"10000000000000000000",  # 20 digits
+    ],
+)
+def test_add_refuses_non_canonical_counters(store_backend, value) -> None:  # type: ignore[no-untyped-def]
+    store = store_backend.open()
+    assert store.claim("n", value, LONG)
+    with pytest.raises(ValueError, match=r"^the value at this key is not a counter$"):
+        store.add("n", 1, None)
+    with pytest.raises(ValueError, match=r"^the value at this key is not a counter$"):
+        store.add("n", 0, None)
+    assert store.get("n") == value  # untouched
+
+
+@pytest.mark.parametrize(
+    ("value", "amount", "total"),
+    [
+        (b"0", 0, 0),
+        (b"0", -1, -1),
+        (b"-1", 1, 0),
+        (b"42", -50, -8),
+        (b"9223372036854775807", 0, 2**63 - 1),
+        (b"-9223372036854775808", 0, -(2**63)),
+        (b"-9223372036854775808", 2**63 - 1, -1),
+    ],
+)
+def test_add_accepts_canonical_counters(store_backend, value, amount, total) -> None:  # type: ignore[no-untyped-def]
+    store = store_backend.open()
+    assert store.claim("n", value, LONG)
+    assert store.add("n", amount, None) == total
+    assert store.get("n") == str(total).encode()
+
+
+@pytest.mark.parametrize(("value", "amount"), [(b"9223372036854775807", 1), (b"-2", -(2**63))])
+def test_add_overflow_is_reported_as_such(store_backend, value, amount) -> None:  # type: ignore[no-untyped-def]
+    store = store_backend.open()
+    assert store.claim("n", value, LONG)
+    with pytest.raises(ValueError, match=r"^counter would leave the signed 64-bit range$"):
+        store.add("n", amount, None)
+    assert store.get("n") == value
+
+
+def test_use_after_close_is_store_unavailable(store_backend) -> None:  # type: ignore[no-untyped-def]
+    from cryptorails.errors import StoreUnavailable
+
+    store = store_backend.open()
+    assert store.claim("k", b"v", LONG)
+    store.close()
+    store.close()  # closing twice is harmless
+    for call in (
+        lambda: store.claim("k2", b"v", LONG),
+        lambda: store.get("k"),
+        lambda: store.compare_and_set("k", b"v", b"w", LONG),
+        lambda: store.add("n", 1, None),
+        lambda: store.delete("k"),
+    ):
+        with pytest.raises(StoreUnavailable, match="is closed"):
+            call()
+    with store_backend.open() as again:  # the data is still there for other store objects
+        assert again.get("k") == b"v"
+        assert again.get("k2") is None
+        assert again.get("n") is None

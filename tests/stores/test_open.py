@@ -187,3 +187,66 @@ def test_postgres_failure_after_open_is_store_unavailable(postgres_url: str) -> 
         store.get("k")
     assert store.get("k") is None  # the broken connection was dropped; a new one works
     store.close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://u:S3cr%zzet@127.0.0.1:5432/test",
+        "postgresql://u:S3cr%zzet@127.0.0.1:5432/test?sslmode=require",
+        "postgresql://u:S3cr%2@127.0.0.1:5432/test",
+    ],
+)
+def test_postgres_malformed_url_hides_the_password(url: str) -> None:
+    with pytest.raises(ConfigurationError, match=r"^malformed PostgreSQL connection URL") as e:
+        open_store(url)
+    message = str(e.value)
+    assert "u@127.0.0.1:5432/test" in message
+    for part in ("S3cr", "zzet", "%2", "%zz"):
+        assert part not in message, part
+    assert e.value.__cause__ is None
+    assert e.value.__suppress_context__
+
+
+@pytest.mark.parametrize(
+    ("query", "option"),
+    [
+        ("sslmode=bogus", "sslmode"),
+        ("target_session_attrs=zz", "target_session_attrs"),
+        ("keepalives=x", "keepalives"),
+        ("ssl_min_protocol_version=zz", "ssl_min_protocol_version"),
+    ],
+)
+def test_postgres_bad_option_is_configuration_error(
+    postgres_url: str, query: str, option: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=f"malformed PostgreSQL .*: invalid {option} "):
+        open_store(f"{postgres_url}?{query}")
+
+
+def test_postgres_bad_port_is_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match="invalid port value"):
+        open_store("postgresql://u:pw@127.0.0.1:99999/test")
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://u:hunter2@127.0.0.1:1/0", "redis://u@127.0.0.1:1/0"),
+        ("redis://:hunter2@h/0", "redis://h/0"),
+        ("postgresql://h/db?password=hunter2", "postgresql://h/db"),
+        # libpq takes "#", "?" and "/" in a password where urllib splits the URL there.
+        ("postgresql://u:12#hunter2@h/db", "postgresql://u@h/db"),
+        ("postgresql://u:12?hunter2@h/db", "postgresql://u@h/db"),
+        ("postgresql://u:12/hunter2@h/db", "<unparseable URL>"),
+        ("postgresql://u:hun@ter2@h/db", "<unparseable URL>"),
+        ("postgresql://u@h/db?options=a@hunter2", "postgresql://u@h/db"),
+        ("postgresql://u:hunter2@h/db\n", "postgresql://u@h/db?"),
+        ("not a url hunter2", "<unparseable URL>"),
+    ],
+)
+def test_display_url_never_shows_a_password(url: str, shown: str) -> None:
+    from cryptorails.stores._base import display_url
+
+    assert display_url(url) == shown
+    assert "hunter2" not in display_url(url)

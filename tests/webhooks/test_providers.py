@@ -5,16 +5,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from cryptorails.errors import Reason, VerificationError
+from cryptorails.clock import Window
+from cryptorails.errors import ConfigurationError, Reason, VerificationError
 from cryptorails.secret import Secret
+from cryptorails.stores import open_store
 from cryptorails.testing import FixedClock
 from cryptorails.webhooks import GitHubVerifier, SlackVerifier, StripeVerifier
 
-from .conftest import NOW
+from .conftest import NOW, WindowedGuard
 
 BODY = b'{"id":"evt_1","object":"event"}'
 STRIPE = "whsec_test_0123456789abcdefghijklmn"
@@ -168,8 +171,8 @@ def test_github_requires_a_guard() -> None:
         GitHubVerifier(GITHUB, guard=None)  # type: ignore[arg-type]
 
 
-def test_github_valid_replay_and_failures(clock: FixedClock, guard: Any) -> None:
-    verifier = GitHubVerifier(GITHUB, guard=guard, clock=clock)
+def test_github_valid_replay_and_failures(clock: FixedClock, long_guard: Any) -> None:
+    verifier = GitHubVerifier(GITHUB, guard=long_guard, clock=clock)
     # GitHub's documented example: this secret and body give this signature.
     documented = {
         "X-GitHub-Delivery": "example",
@@ -201,6 +204,54 @@ def test_github_valid_replay_and_failures(clock: FixedClock, guard: Any) -> None
     forged = github_headers("wrong secret!!!!!", delivery="d3")
     _fails(Reason.SIGNATURE_INVALID, verifier.verify, forged, BODY)
     assert verifier.verify(github_headers(delivery="d3"), BODY) == BODY
+
+
+def test_github_captured_delivery_is_refused_for_the_whole_remember_period(
+    clock: FixedClock, long_guard: Any
+) -> None:
+    verifier = GitHubVerifier(GITHUB, guard=long_guard, clock=clock)
+    assert verifier.verify(github_headers(), BODY) == BODY
+    # The guard is asked with the verifier's now, so a later replay passes the guard's
+    # window and meets the stored id (store expiry itself runs on the store's own clock).
+    for later in (timedelta(minutes=11), timedelta(days=1), timedelta(days=29)):
+        clock.set(NOW + later)
+        _fails(Reason.REPLAY, verifier.verify, github_headers(), BODY)
+
+
+def _windowed_guard(tmp_path: Path, clock: FixedClock, window: Window) -> WindowedGuard:
+    return WindowedGuard(open_store(f"sqlite:///{tmp_path}/g.db"), window, clock=clock)
+
+
+def test_github_refuses_a_guard_that_forgets_too_soon(tmp_path: Path, clock: FixedClock) -> None:
+    short = _windowed_guard(tmp_path, clock, Window(timedelta(minutes=5)))
+    with pytest.raises(ConfigurationError, match="remembers delivery ids for 30 days"):
+        GitHubVerifier(GITHUB, guard=short, clock=clock)
+    # The span (past + future) is what the guard remembers: 5 + 5 minutes covers 10.
+    assert GitHubVerifier(GITHUB, short, clock, remember=timedelta(minutes=10)) is not None
+    with pytest.raises(ConfigurationError, match="spans only 0:10:00"):
+        GitHubVerifier(GITHUB, short, clock, remember=timedelta(minutes=10, seconds=1))
+    month = _windowed_guard(tmp_path, clock, Window(timedelta(days=30), timedelta(0)))
+    assert GitHubVerifier(GITHUB, guard=month, clock=clock) is not None
+
+
+def test_github_remember_configuration(long_guard: Any) -> None:
+    with pytest.raises(TypeError, match="remember is a timedelta"):
+        GitHubVerifier(GITHUB, long_guard, remember=30)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="remember must be positive"):
+        GitHubVerifier(GITHUB, long_guard, remember=timedelta(0))
+
+
+@pytest.mark.parametrize("headers", [None, [("X-GitHub-Delivery", "d1")], "x: y"])
+def test_headers_that_are_not_a_mapping_are_a_type_error(
+    clock: FixedClock, long_guard: Any, headers: Any
+) -> None:
+    for verifier in (
+        StripeVerifier(STRIPE, clock=clock),
+        SlackVerifier(SLACK, clock=clock),
+        GitHubVerifier(GITHUB, guard=long_guard, clock=clock),
+    ):
+        with pytest.raises(TypeError, match="headers is a mapping"):
+            verifier.verify(headers, BODY)
 
 
 def test_secrets_configuration() -> None:

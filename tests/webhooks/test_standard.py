@@ -219,8 +219,30 @@ def test_bad_configuration_is_specific() -> None:
         WebhookVerifier(b"raw bytes")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="at least one"):
         WebhookVerifier([])
-    with pytest.raises(ValueError, match="timezone-aware"):
-        WebhookSigner(SECRET).sign("msg_1", datetime(2030, 1, 1), BODY)
+
+
+def test_signer_wrong_types_are_type_errors() -> None:
+    signer = WebhookSigner(SECRET)
+    with pytest.raises(TypeError, match="timezone-aware"):
+        signer.sign("msg_1", datetime(2030, 1, 1), BODY)
+    with pytest.raises(TypeError, match="timestamp must be a datetime"):
+        signer.sign("msg_1", 1893456000, BODY)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="msg_id is a str"):
+        signer.sign(b"msg_1", NOW, BODY)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="msg_id is a str"):
+        signer.sign(None, NOW, BODY)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="body is bytes"):
+        signer.sign("msg_1", NOW, BODY.decode())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("headers", [None, [("webhook-id", "msg_1")], "webhook-id: msg_1", 3])
+def test_verifier_headers_that_are_not_a_mapping_are_a_type_error(
+    clock: FixedClock, headers: Any
+) -> None:
+    # Integrator misuse, not an authentication failure: a TypeError naming the type,
+    # never an AttributeError and never a VerificationError that would hide the bug.
+    with pytest.raises(TypeError, match=f"headers is a mapping .* not {type(headers).__name__}"):
+        WebhookVerifier(SECRET, clock=clock).verify(headers, BODY)
 
 
 def test_secret_object_is_accepted_and_never_printed(clock: FixedClock) -> None:
@@ -235,14 +257,54 @@ def test_replay_through_real_guard(clock: FixedClock, guard: Any) -> None:
     headers = WebhookSigner(SECRET).sign("msg_1", NOW, BODY)
     assert verifier.verify(headers, BODY) == BODY
     _fails(Reason.REPLAY, verifier.verify, headers, BODY)
-    # A retry of the same delivery (same id, new attempt timestamp) is a duplicate too.
-    clock.advance(timedelta(seconds=30))
-    retry = WebhookSigner(SECRET).sign("msg_1", clock.now(), BODY)
-    _fails(Reason.REPLAY, verifier.verify, retry, BODY)
     # Another id passes; a second verifier on the same store (another process) agrees.
     other = WebhookVerifier(SECRET, guard=guard, clock=clock)
-    assert other.verify(WebhookSigner(SECRET).sign("msg_2", clock.now(), BODY), BODY) == BODY
+    assert other.verify(WebhookSigner(SECRET).sign("msg_2", NOW, BODY), BODY) == BODY
     _fails(Reason.REPLAY, other.verify, headers, BODY)
+
+
+def test_exact_replay_is_refused_later_in_the_window(clock: FixedClock, guard: Any) -> None:
+    verifier = WebhookVerifier(SECRET, guard=guard, clock=clock)
+    headers = WebhookSigner(SECRET).sign("msg_1", NOW, BODY)
+    assert verifier.verify(headers, BODY) == BODY
+    clock.advance(timedelta(minutes=4))
+    _fails(Reason.REPLAY, verifier.verify, headers, BODY)
+    # Once its signed timestamp has left the window, the window refuses it.
+    clock.advance(timedelta(minutes=2))
+    _fails(Reason.STALE, verifier.verify, headers, BODY)
+
+
+def test_sender_retry_with_the_same_id_is_accepted(clock: FixedClock, guard: Any) -> None:
+    # Standard Webhooks senders retry a failed delivery with the same webhook-id, a new
+    # timestamp and a new signature. The guard runs before the handler, so refusing the
+    # retry would lose the event whenever the handler failed the first time.
+    verifier = WebhookVerifier(SECRET, guard=guard, clock=clock)
+    signer = WebhookSigner(SECRET)
+    first = signer.sign("msg_1", NOW, BODY)
+    assert verifier.verify(first, BODY) == BODY
+    clock.advance(timedelta(seconds=30))
+    retry = signer.sign("msg_1", clock.now(), BODY)
+    assert retry["webhook-id"] == first["webhook-id"]
+    assert verifier.verify(retry, BODY) == BODY
+    # Each attempt is still accepted once only.
+    _fails(Reason.REPLAY, verifier.verify, retry, BODY)
+    _fails(Reason.REPLAY, verifier.verify, first, BODY)
+
+
+def test_forged_retry_is_refused_and_consumes_nothing(clock: FixedClock, guard: Any) -> None:
+    verifier = WebhookVerifier(SECRET, guard=guard, clock=clock)
+    assert verifier.verify(WebhookSigner(SECRET).sign("msg_1", NOW, BODY), BODY) == BODY
+    clock.advance(timedelta(seconds=30))
+    # Same id, new timestamp, signed with an untrusted key.
+    forged = WebhookSigner(OTHER).sign("msg_1", clock.now(), BODY)
+    _fails(Reason.SIGNATURE_INVALID, verifier.verify, forged, BODY)
+    # A captured signature moved onto a new timestamp does not verify either.
+    first = WebhookSigner(SECRET).sign("msg_1", NOW, BODY)
+    moved = {**first, "webhook-timestamp": forged["webhook-timestamp"]}
+    _fails(Reason.SIGNATURE_INVALID, verifier.verify, moved, BODY)
+    # Neither claimed the (id, timestamp) pair: the genuine retry with it still passes.
+    genuine = WebhookSigner(SECRET).sign("msg_1", clock.now(), BODY)
+    assert verifier.verify(genuine, BODY) == BODY
 
 
 def test_forged_message_does_not_burn_the_id(clock: FixedClock, guard: Any) -> None:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from urllib.parse import unquote_plus, urlsplit
+from urllib.parse import SplitResult, unquote_to_bytes, urlsplit
 
 from cryptorails.errors import Reason
 from cryptorails.httpsig._message import HttpMessage
 from cryptorails.httpsig._sf import InnerList, Item, serialize_inner_list, serialize_item
 
-__all__ = ["ComponentError", "signature_base"]
+__all__ = ["ComponentError", "component_values", "field_value", "signature_base"]
 
 DERIVED = frozenset(
     {
@@ -50,26 +50,65 @@ class ComponentError(ValueError):
         self.reason = reason
 
 
-def _form_encode(text: str) -> str:
-    return "".join(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in text.encode("utf-8"))
+def _form_reencode(raw: str) -> str:
+    # RFC 9421 §2.2.8: parse as application/x-www-form-urlencoded ('+' is a space, then
+    # percent-decoding), re-encode with the urlencoded percent-encode set. The decoded
+    # bytes are re-encoded as they are, with no UTF-8 decoding in between: a decoder that
+    # replaces invalid sequences would map different queries (%FE, %FF) to the same
+    # value, so a signature over one would verify for the other. For valid UTF-8 the
+    # result is the RFC's.
+    data = unquote_to_bytes(raw.replace("+", " "))
+    return "".join(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in data)
 
 
-def _field_value(message: HttpMessage, name: str) -> str:
-    # §2.1: every field line's value, trimmed, obs-fold replaced by one space, joined
-    # with ", " in order.
+def field_value(message: HttpMessage, name: str) -> str:
+    """The value of field `name` as RFC 9421 §2.1 defines it: every field line's value,
+    obs-fold replaced by one space, trimmed, joined with ", " in order.
+
+    Raises:
+        ComponentError: MISSING_HEADER when the message has no such field.
+    """
     lines = message.header_lines(name)
     if not lines:
         raise ComponentError(Reason.MISSING_HEADER, f"the message has no {name} field")
     return ", ".join(_OBS_FOLD.sub(" ", line).strip(" \t") for line in lines)
 
 
-def _query_param(query: str, wanted: str) -> list[str]:
-    values = []
-    for pair in query.split("&") if query else []:
+def _query_param(query: str, wanted: str) -> str:
+    # WHATWG URL §5.1: the query splits on '&', empty sequences are skipped, and a name
+    # ends at the first '='. Names are compared in their re-encoded form, which is how
+    # the `name` parameter is written (§2.2.8), so `%70aram` and `param` are one name.
+    found: str | None = None
+    for pair in query.split("&"):
+        if not pair:
+            continue
         raw_name, _, raw_value = pair.partition("=")
-        if _form_encode(unquote_plus(raw_name)) == wanted:
-            values.append(_form_encode(unquote_plus(raw_value)))
-    return values
+        if _form_reencode(raw_name) != wanted:
+            continue
+        if found is not None:
+            # §2.2.8: a parameter that occurs more than once is not signed or verified
+            # (which occurrence the application reads is not known here).
+            raise ComponentError(Reason.MALFORMED, f"query parameter {wanted!r} repeated")
+        found = _form_reencode(raw_value)
+    if found is None:
+        raise ComponentError(Reason.MISSING_HEADER, f"no query parameter {wanted!r}")
+    return found
+
+
+def _authority(parts: SplitResult) -> str:
+    if "@" in parts.netloc:
+        raise ComponentError(Reason.MALFORMED, "an authority with userinfo")
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        # Not digits, or outside 0-65535 (`a:xyz`, `a:-1`, `[::1]:99999`): attacker
+        # input, so the documented failure, never an exception the caller did not expect.
+        raise ComponentError(Reason.MALFORMED, "the authority has an invalid port") from None
+    default = _DEFAULT_PORTS.get(parts.scheme.lower())
+    return host if port is None or port == default else f"{host}:{port}"
 
 
 def _derived(message: HttpMessage, name: str, params: Mapping[str, object]) -> list[str]:
@@ -90,14 +129,7 @@ def _derived(message: HttpMessage, name: str, params: Mapping[str, object]) -> l
     if name == "@scheme":
         return [parts.scheme.lower()]
     if name == "@authority":
-        if "@" in parts.netloc:
-            raise ComponentError(Reason.MALFORMED, "an authority with userinfo")
-        host = (parts.hostname or "").lower()
-        if ":" in host:
-            host = f"[{host}]"
-        port = parts.port
-        default = _DEFAULT_PORTS.get(parts.scheme.lower())
-        return [host if port is None or port == default else f"{host}:{port}"]
+        return [_authority(parts)]
     if name == "@path":
         return [path]
     if name == "@query":
@@ -108,10 +140,7 @@ def _derived(message: HttpMessage, name: str, params: Mapping[str, object]) -> l
     wanted = params.get("name")
     if not isinstance(wanted, str):
         raise ComponentError(Reason.MALFORMED, "@query-param needs a name parameter")
-    values = _query_param(parts.query, wanted)
-    if not values:
-        raise ComponentError(Reason.MISSING_HEADER, f"no query parameter {wanted!r}")
-    return values
+    return [_query_param(parts.query, wanted)]
 
 
 def component_values(message: HttpMessage, component: Item) -> list[str]:
@@ -139,7 +168,7 @@ def component_values(message: HttpMessage, component: Item) -> list[str]:
             raise ComponentError(
                 Reason.UNSUPPORTED_COMPONENT, f"field parameters {sorted(params)} on {name}"
             )
-        values = [_field_value(message, name)]
+        values = [field_value(message, name)]
     for value in values:
         if not value.isascii() or "\r" in value or "\n" in value:
             raise ComponentError(Reason.MALFORMED, f"{name} is not single-line ASCII")

@@ -101,6 +101,9 @@ class _Parser:
 
     def params(self) -> Params:
         out: list[tuple[str, BareItem]] = []
+        # A set, not a scan of `out`: a scan makes a field of n parameters cost n^2
+        # comparisons, and the field is unauthenticated input.
+        seen: set[str] = set()
         while self.peek() == ";":
             self.pos += 1
             self.skip_sp()
@@ -109,8 +112,9 @@ class _Parser:
             if self.peek() == "=":
                 self.pos += 1
                 value = self.bare_item()
-            if any(name == seen for seen, _ in out):
+            if name in seen:
                 raise SFError(f"duplicate parameter {name!r}")
+            seen.add(name)
             out.append((name, value))
         return tuple(out)
 
@@ -210,6 +214,7 @@ def parse_dictionary(text: str) -> list[tuple[str, Item | InnerList]]:
     parser = _Parser(text)
     parser.skip_sp()
     out: list[tuple[str, Item | InnerList]] = []
+    seen: set[str] = set()  # linear-time duplicate check, as in `_Parser.params`
     if parser.peek() == "":
         return out
     while True:
@@ -220,8 +225,9 @@ def parse_dictionary(text: str) -> list[tuple[str, Item | InnerList]]:
             member = parser.item_or_inner_list()
         else:
             member = Item(True, parser.params())
-        if any(name == seen for seen, _ in out):
+        if name in seen:
             raise SFError(f"duplicate dictionary key {name!r}")
+        seen.add(name)
         out.append((name, member))
         parser.skip_ows()
         if parser.peek() == "":

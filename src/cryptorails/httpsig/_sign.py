@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from cryptorails.clock import Clock, SystemClock
+from cryptorails.clock import Clock, SystemClock, require_aware
 from cryptorails.httpsig._components import ComponentError, signature_base
 from cryptorails.httpsig._keys import SignatureKey
 from cryptorails.httpsig._message import HttpMessage
@@ -43,13 +43,11 @@ def parse_component(text: str) -> Item:
     return Item(text)
 
 
-def _unix(value: datetime | int) -> int:
+def _unix(name: str, value: datetime | int) -> int:
     if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValueError("datetimes are timezone-aware")
-        return int(value.timestamp())
+        return int(require_aware(name, value).timestamp())  # a naive one is a TypeError
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError("a time is a datetime or Unix seconds")
+        raise TypeError(f"{name} is a datetime or Unix seconds, not {type(value).__name__}")
     return value
 
 
@@ -80,18 +78,28 @@ def sign(
         include_alg: add the ``alg`` parameter (the verifier's key decides anyway).
 
     Raises:
+        TypeError: an argument of the wrong type, or a naive datetime.
         ValueError: a component the message lacks or this module does not support, a
             public key, or a parameter that cannot be serialized.
     """
+    if not isinstance(message, HttpMessage):
+        raise TypeError(f"message is an HttpMessage, not {type(message).__name__}")
+    if not isinstance(key, SignatureKey):
+        raise TypeError(f"key is a SignatureKey, not {type(key).__name__}")
+    for name, value in (("key_id", key_id), ("nonce", nonce), ("tag", tag), ("label", label)):
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"{name} is a str, not {type(value).__name__}")
+    if isinstance(covered_components, str):
+        raise TypeError("covered_components is a sequence of component names, not one str")
     if not key.can_sign:
         raise ValueError("signing needs a private key or an HMAC secret")
     items = tuple(parse_component(c) for c in covered_components)
     params: list[tuple[str, BareItem]] = []
     if include_created:
         now = created if created is not None else (clock or SystemClock()).now()
-        params.append(("created", _unix(now)))
+        params.append(("created", _unix("created", now)))
     if expires is not None:
-        params.append(("expires", _unix(expires)))
+        params.append(("expires", _unix("expires", expires)))
     params.append(("keyid", key_id))
     if nonce is not None:
         params.append(("nonce", nonce))

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from cryptorails.clock import Clock, SystemClock, Window
 from cryptorails.errors import Reason, VerificationError
-from cryptorails.httpsig._components import ComponentError, signature_base
+from cryptorails.httpsig._components import ComponentError, field_value, signature_base
 from cryptorails.httpsig._digest import DigestError, verify_content_digest
 from cryptorails.httpsig._keys import SignatureKey
 from cryptorails.httpsig._message import HttpMessage
@@ -104,17 +104,15 @@ class VerifiedSignature:
     tag: str | None
 
 
-def _fail(reason: Reason) -> VerificationError:
-    return VerificationError(reason)
-
-
 def _field(message: HttpMessage, name: str) -> str:
-    lines = message.header_lines(name)
-    if not lines:
-        raise _fail(Reason.MISSING_HEADER)
-    value = ", ".join(line.strip(" \t") for line in lines)
+    # The same value the signature base covers (§2.1, obs-fold unfolded), so what is
+    # parsed here is exactly what was signed.
+    try:
+        value = field_value(message, name)
+    except ComponentError as e:
+        raise VerificationError(e.reason) from None
     if len(value) > MAX_FIELD_CHARS:
-        raise _fail(Reason.TOO_LARGE)
+        raise VerificationError(Reason.TOO_LARGE)
     return value
 
 
@@ -122,9 +120,9 @@ def _dictionary(message: HttpMessage, name: str) -> dict[str, Item | InnerList]:
     try:
         members = parse_dictionary(_field(message, name))
     except SFError:
-        raise _fail(Reason.MALFORMED) from None
+        raise VerificationError(Reason.MALFORMED) from None
     if len(members) > MAX_SIGNATURES:
-        raise _fail(Reason.TOO_LARGE)
+        raise VerificationError(Reason.TOO_LARGE)
     return dict(members)
 
 
@@ -180,38 +178,38 @@ class Verifier:
         signatures = _dictionary(message, "signature")
         if label is None:
             if len(inputs) != 1:
-                raise _fail(Reason.MALFORMED)  # which one to check must be explicit
+                raise VerificationError(Reason.MALFORMED)  # which one to check must be explicit
             label = next(iter(inputs))
         unverified_input = inputs.get(label)
         unverified_signature = signatures.get(label)
         if unverified_input is None or unverified_signature is None:
-            raise _fail(Reason.MISSING_HEADER)
+            raise VerificationError(Reason.MISSING_HEADER)
         if (
             not isinstance(unverified_input, InnerList)
             or not isinstance(unverified_signature, Item)
             or not isinstance(unverified_signature.value, bytes)
             or unverified_signature.params
         ):
-            raise _fail(Reason.MALFORMED)
+            raise VerificationError(Reason.MALFORMED)
         params = self._params(unverified_input)
         components = unverified_input.items
         if len(components) > self._policy.max_components:
-            raise _fail(Reason.TOO_LARGE)
+            raise VerificationError(Reason.TOO_LARGE)
         keyid = params.get("keyid")
         if not isinstance(keyid, str):
-            raise _fail(Reason.MISSING_PARAMETER)
+            raise VerificationError(Reason.MISSING_PARAMETER)
         key = self._keys.get(keyid)
         if key is None:
-            raise _fail(Reason.UNKNOWN_KEY)
+            raise VerificationError(Reason.UNKNOWN_KEY)
         alg = params.get("alg")
         if alg is not None and alg != key.algorithm.value:
-            raise _fail(Reason.ALGORITHM_MISMATCH)
+            raise VerificationError(Reason.ALGORITHM_MISMATCH)
         try:
             base = signature_base(message, unverified_input)
         except ComponentError as e:
-            raise _fail(e.reason) from None
+            raise VerificationError(e.reason) from None
         if not key.verify(unverified_signature.value, base):
-            raise _fail(Reason.SIGNATURE_INVALID)
+            raise VerificationError(Reason.SIGNATURE_INVALID)
         # Authenticated from here on: the parameters and covered list are the signer's.
         covered = tuple(str(c.value) for c in components)
         self._check_policy(message, set(covered))
@@ -219,7 +217,7 @@ class Verifier:
         nonce = params.get("nonce")
         if self._guard is not None:
             if not isinstance(nonce, str):
-                raise _fail(Reason.MISSING_PARAMETER)
+                raise VerificationError(Reason.MISSING_PARAMETER)
             # keyid and nonce joined unambiguously (length prefix): nonces are per key.
             message_id = hashlib.sha256(f"{len(keyid)}:{keyid}:{nonce}".encode()).hexdigest()
             self._guard.check(self._namespace, message_id, created or self._clock.now())
@@ -242,26 +240,28 @@ class Verifier:
             expected = _PARAM_TYPES.get(name)
             # bool is an int subclass; a ?1 must not pass as created=1.
             if expected is None or isinstance(value, bool) or not isinstance(value, expected):
-                raise _fail(Reason.MALFORMED)
+                raise VerificationError(Reason.MALFORMED)
             assert isinstance(value, int | str)
             out[name] = value
         nonce = out.get("nonce")
         if isinstance(nonce, str) and not 0 < len(nonce) <= MAX_NONCE_CHARS:
-            raise _fail(Reason.MALFORMED)
+            raise VerificationError(Reason.MALFORMED)
         return out
 
     def _check_policy(self, message: HttpMessage, covered: set[str]) -> None:
         policy = self._policy
         if policy.required and not any(r <= covered for r in policy.required):
-            raise _fail(Reason.COMPONENT_NOT_COVERED)
+            raise VerificationError(Reason.COMPONENT_NOT_COVERED)
         has_body = bool(message.body)
         if has_body and policy.require_content_digest and "content-digest" not in covered:
-            raise _fail(Reason.COMPONENT_NOT_COVERED)
+            raise VerificationError(Reason.COMPONENT_NOT_COVERED)
         if "content-digest" in covered:
             try:
                 verify_content_digest(_field(message, "content-digest"), message.body)
             except DigestError as e:
-                raise _fail(Reason.DIGEST_MISMATCH if e.mismatch else Reason.MALFORMED) from None
+                raise VerificationError(
+                    Reason.DIGEST_MISMATCH if e.mismatch else Reason.MALFORMED
+                ) from None
 
     def _check_time(self, params: dict[str, int | str]) -> tuple[datetime | None, datetime | None]:
         now = self._clock.now()
@@ -273,15 +273,15 @@ class Verifier:
             if isinstance(raw_expires, int):
                 expires = datetime.fromtimestamp(raw_expires, UTC)
         except (OverflowError, OSError, ValueError):
-            raise _fail(Reason.MALFORMED) from None
+            raise VerificationError(Reason.MALFORMED) from None
         if created is None and self._policy.require_created:
-            raise _fail(Reason.MISSING_PARAMETER)
+            raise VerificationError(Reason.MISSING_PARAMETER)
         if expires is None and self._policy.require_expires:
-            raise _fail(Reason.MISSING_PARAMETER)
+            raise VerificationError(Reason.MISSING_PARAMETER)
         if created is not None and expires is not None and expires < created:
-            raise _fail(Reason.MALFORMED)
+            raise VerificationError(Reason.MALFORMED)
         if created is not None:
             self._window.check(created, now)
         if expires is not None and now > expires:
-            raise _fail(Reason.EXPIRED)
+            raise VerificationError(Reason.EXPIRED)
         return created, expires

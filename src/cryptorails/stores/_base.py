@@ -17,7 +17,9 @@ from datetime import timedelta
 from types import TracebackType
 from typing import Generic, Protocol, Self, TypeVar, runtime_checkable
 
-__all__ = ["MAX_KEY_LENGTH", "MAX_VALUE_SIZE", "Store", "StoreBase"]
+from cryptorails.errors import StoreUnavailable
+
+__all__ = ["MAX_KEY_LENGTH", "MAX_VALUE_SIZE", "Store", "StoreBase", "display_url"]
 
 MAX_KEY_LENGTH = 512
 MAX_VALUE_SIZE = 16 * 1024 * 1024
@@ -27,6 +29,10 @@ MAX_TTL = timedelta(days=36500)
 _INT64 = (-(2**63), 2**63 - 1)
 _NAMESPACE = re.compile(r"[A-Za-z0-9_.-]{1,64}\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# The one form a counter has on every backend: what str(int) writes, and exactly what
+# Redis's own integer parser (string2ll) accepts — no sign on zero, no "+", no leading
+# zeros, no spaces. The range is checked separately.
+_COUNTER = re.compile(rb"0|-?[1-9][0-9]{0,18}")
 
 
 @runtime_checkable
@@ -63,8 +69,11 @@ class Store(Protocol):
 
         `ttl` applies when this call creates the counter; later additions keep the
         existing expiry, so a counter with a TTL counts over a fixed period. The value is
-        stored as ASCII decimal bytes (what `get` returns). Raises ValueError if the value
-        is not such a counter or the sum leaves the signed 64-bit range.
+        stored as ASCII decimal bytes (what `get` returns) in canonical form: `0`, or an
+        optional `-` and digits without leading zeros, within the signed 64-bit range.
+        Raises ValueError ("not a counter") if the stored value is anything else, and
+        ValueError ("64-bit range") if the sum would leave that range; either way the
+        stored value is unchanged.
         """
         ...
 
@@ -73,7 +82,7 @@ class Store(Protocol):
         ...
 
     def close(self) -> None:
-        """Release connections. The store must not be used afterwards."""
+        """Release connections. Every later call raises `StoreUnavailable`."""
         ...
 
     def __enter__(self) -> Self: ...
@@ -146,14 +155,45 @@ def add_counter(current: bytes | None, amount: int) -> int:
     base = 0 if current is None else parse_counter(current)
     total = base + amount
     if not _INT64[0] <= total <= _INT64[1]:
-        raise ValueError("counter would leave the signed 64-bit range")
+        raise ValueError(OVERFLOW)
     return total
 
 
 def parse_counter(value: bytes) -> int:
-    if not re.fullmatch(rb"-?[0-9]{1,19}", value):
-        raise ValueError("the value at this key is not a counter")
+    """A stored counter's value; ValueError unless it is canonical and within int64."""
+    if not _COUNTER.fullmatch(value) or not _INT64[0] <= int(value) <= _INT64[1]:
+        raise ValueError(NOT_A_COUNTER)
     return int(value)
+
+
+NOT_A_COUNTER = "the value at this key is not a counter"
+OVERFLOW = "counter would leave the signed 64-bit range"
+
+
+def display_url(url: str) -> str:
+    """`url` reduced to scheme, user, host and path, for messages: never a password.
+
+    Drivers split URLs differently (libpq lets a password contain `#` and `?`, urllib
+    does not), so this follows the most permissive reading: the user information runs to
+    the first `@` unless a `/` comes first, and only the user name before its first `:`
+    is kept. The query (it may hold `password=`) and fragment are dropped. If an `@` is
+    left after that, the URL is ambiguous and nothing of it is shown.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme):
+        return _UNPARSEABLE
+    user = ""
+    end = re.search(r"[@/]", rest)
+    if end is not None and end[0] == "@":
+        user = rest[: end.start()].split(":", 1)[0]
+        rest = rest[end.end() :]
+    rest = re.split(r"[?#]", rest, maxsplit=1)[0]
+    if "@" in rest:
+        return _UNPARSEABLE
+    return _CONTROL.sub("?", f"{scheme}://{user}{'@' if user else ''}{rest}")
+
+
+_UNPARSEABLE = "<unparseable URL>"
 
 
 C = TypeVar("C")
@@ -162,7 +202,8 @@ C = TypeVar("C")
 class Pool(Generic[C]):
     """Idle connections for a store used from several threads (one connection per user)."""
 
-    def __init__(self, connect: Callable[[], C], close: Callable[[C], None]) -> None:
+    def __init__(self, connect: Callable[[], C], close: Callable[[C], None], name: str) -> None:
+        self._name = name
         self._connect = connect
         self._close = close
         self._idle: list[C] = []
@@ -171,9 +212,17 @@ class Pool(Generic[C]):
 
     @contextmanager
     def connection(self, healthy: Callable[[C], bool]) -> Iterator[C]:
+        """A connection for the duration of the block.
+
+        Raises:
+            StoreUnavailable: the store was closed. Not ConfigurationError: a closed store
+                is typically met by a request still running while the service shuts
+                down, and every caller already answers StoreUnavailable safely (fail
+                closed, HTTP 503, retry elsewhere).
+        """
         with self._lock:
             if self._closed:
-                raise ValueError("the store is closed")
+                raise StoreUnavailable(f"{self._name} is closed")
             conn = self._idle.pop() if self._idle else None
         if conn is None:
             conn = self._connect()
@@ -196,18 +245,31 @@ class Pool(Generic[C]):
 
 
 class StoreBase:
-    """Argument checking and context-manager support; backends implement the `_` methods."""
+    """Argument checking, closing and context-manager support.
+
+    Backends implement the `_` methods; after `close()` every public method raises
+    `StoreUnavailable` on every backend (some drivers would silently reconnect).
+    """
 
     namespace: str
+    _closed = False
 
     def __init__(self, namespace: str) -> None:
         self.namespace = check_namespace(namespace)
 
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreUnavailable(f"{self!r} is closed")
+
     def claim(self, key: str, value: bytes, ttl: timedelta) -> bool:
-        return self._claim(check_key(key), check_value("value", value), ttl_ms(ttl))
+        args = check_key(key), check_value("value", value), ttl_ms(ttl)
+        self._check_open()
+        return self._claim(*args)
 
     def get(self, key: str) -> bytes | None:
-        return self._get(check_key(key))
+        k = check_key(key)
+        self._check_open()
+        return self._get(k)
 
     def compare_and_set(
         self, key: str, expected: bytes | None, new: bytes | None, ttl: timedelta | None
@@ -216,16 +278,23 @@ class StoreBase:
         exp = optional_value("expected", expected)
         val = optional_value("new", new)
         t = optional_ttl_ms(ttl)
+        self._check_open()
         return self._compare_and_set(k, exp, val, t if val is not None else None)
 
     def add(self, key: str, amount: int, ttl: timedelta | None) -> int:
-        return self._add(check_key(key), check_amount(amount), optional_ttl_ms(ttl))
+        args = check_key(key), check_amount(amount), optional_ttl_ms(ttl)
+        self._check_open()
+        return self._add(*args)
 
     def delete(self, key: str) -> bool:
-        return self._delete(check_key(key))
+        k = check_key(key)
+        self._check_open()
+        return self._delete(k)
 
     def close(self) -> None:
-        raise NotImplementedError
+        """Release connections; later calls raise `StoreUnavailable`. Idempotent."""
+        self._closed = True
+        self._close()
 
     def __enter__(self) -> Self:
         return self
@@ -257,4 +326,7 @@ class StoreBase:
         raise NotImplementedError
 
     def _delete(self, key: str) -> bool:
+        raise NotImplementedError
+
+    def _close(self) -> None:
         raise NotImplementedError

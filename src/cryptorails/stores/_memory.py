@@ -93,5 +93,7 @@ class MemoryStore(StoreBase):
             del self._all[(self.namespace, key)]
             return True
 
-    def close(self) -> None:
-        """Nothing to release; the data lives as long as any view of it."""
+    def _close(self) -> None:
+        # Nothing to release: the data lives as long as any view of it. Only this view
+        # refuses further calls, like a closed connection to a shared server.
+        pass

@@ -14,13 +14,20 @@ from time to time by any store object that writes.
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 import time
 from typing import Any, NoReturn
 
 from cryptorails.errors import ConfigurationError, StoreUnavailable
-from cryptorails.stores._base import Pool, StoreBase, parse_counter
-from cryptorails.stores._redis import _display
+from cryptorails.stores._base import (
+    NOT_A_COUNTER,
+    OVERFLOW,
+    Pool,
+    StoreBase,
+    display_url,
+    parse_counter,
+)
 
 __all__ = ["PostgresStore"]
 
@@ -50,7 +57,12 @@ _DELETE_IF = (
     " AND (expires_at IS NULL OR expires_at > now())"
 )
 # The counter is decimal text in bytea, as on the other backends; the expiry is set only
-# when the counter is created (or replaces an expired row).
+# when the counter is created (or replaces an expired row). The stored text is added to
+# only if it is a canonical counter inside the int64 range (`_base.parse_counter`):
+# PostgreSQL's own ::bigint cast would also take " 12", "+5" and "007". Otherwise the
+# DO UPDATE's WHERE leaves the row alone and no row is returned. encode(..., 'escape')
+# never fails (non-ASCII bytes become backslash escapes, which the pattern refuses), and
+# CASE keeps the numeric cast from seeing text the pattern refused.
 _ADD = (
     "INSERT INTO cryptorails_store AS t (namespace, key, value, expires_at)"
     " VALUES (%(ns)s, %(key)s, convert_to(%(amount)s::bigint::text, 'UTF8'),"
@@ -58,10 +70,14 @@ _ADD = (
     " ON CONFLICT (namespace, key) DO UPDATE SET"
     " value = CASE WHEN t.expires_at IS NOT NULL AND t.expires_at <= now()"
     " THEN EXCLUDED.value"
-    " ELSE convert_to((convert_from(t.value, 'UTF8')::bigint + %(amount)s::bigint)::text,"
+    " ELSE convert_to((encode(t.value, 'escape')::bigint + %(amount)s::bigint)::text,"
     " 'UTF8') END,"
     " expires_at = CASE WHEN t.expires_at IS NOT NULL AND t.expires_at <= now()"
     " THEN EXCLUDED.expires_at ELSE t.expires_at END"
+    " WHERE (t.expires_at IS NOT NULL AND t.expires_at <= now())"
+    " OR CASE WHEN encode(t.value, 'escape') ~ '^(0|-?[1-9][0-9]{0,18})$'"
+    " THEN encode(t.value, 'escape')::numeric"
+    " BETWEEN -9223372036854775808 AND 9223372036854775807 ELSE false END"
     " RETURNING value"
 )
 _DELETE = (
@@ -102,9 +118,9 @@ class PostgresStore(StoreBase):
             ) from None
         self._psycopg = psycopg
         self._url = url
-        self._where = _display(url)
+        self._where = display_url(url)
         self._timeout = timeout
-        self._pool: Pool[Any] = Pool(self._connect, _close)
+        self._pool: Pool[Any] = Pool(self._connect, _close, f"PostgreSQL store {self._where}")
         self._purge_lock = threading.Lock()
         self._next_purge = time.monotonic() + _PURGE_INTERVAL
         try:
@@ -123,8 +139,18 @@ class PostgresStore(StoreBase):
                 connect_timeout=max(1, round(self._timeout)),
                 options=f"-c statement_timeout={int(self._timeout * 1000)}",
             )
-        except psycopg.ProgrammingError as e:  # a malformed connection string
-            raise ConfigurationError(f"invalid PostgreSQL URL {self._where}: {e}") from None
+        except psycopg.ProgrammingError:
+            # libpq's text quotes the offending part of the URL, which may be the
+            # password ('invalid percent-encoded token: "S3cr%zzet"'), so none of it
+            # is shown.
+            raise ConfigurationError(f"malformed PostgreSQL connection URL {self._where}") from None
+        except psycopg.OperationalError as e:
+            option = _invalid_option(str(e))
+            if option is not None:
+                raise ConfigurationError(
+                    f"malformed PostgreSQL connection URL {self._where}: invalid {option}"
+                ) from None
+            self._fail(e)
         except psycopg.Error as e:
             self._fail(e)
 
@@ -142,10 +168,9 @@ class PostgresStore(StoreBase):
                 cursor = conn.execute(sql, {"ns": self.namespace, **params})
                 rows = cursor.fetchall() if cursor.description is not None else []
                 count = int(cursor.rowcount)
-        except (psycopg.errors.InvalidTextRepresentation, psycopg.errors.NumericValueOutOfRange):
-            raise ValueError("the value at this key is not a counter, or overflowed") from None
-        except psycopg.errors.CharacterNotInRepertoire:
-            raise ValueError("the value at this key is not a counter") from None
+        except psycopg.errors.NumericValueOutOfRange:
+            # Only _ADD computes, and it has checked the stored counter: the sum overflowed.
+            raise ValueError(OVERFLOW) from None
         except psycopg.Error as e:
             self._fail(e)
         return rows, count
@@ -175,6 +200,8 @@ class PostgresStore(StoreBase):
     def _add(self, key: str, amount: int, ttl_ms: int | None) -> int:
         self._maybe_purge()
         rows, _ = self._run(_ADD, {"key": key, "amount": amount, "ttl": ttl_ms})
+        if not rows:  # the live value is not a counter; the statement left it alone
+            raise ValueError(NOT_A_COUNTER)
         return parse_counter(bytes(rows[0][0]))
 
     def _delete(self, key: str) -> bool:
@@ -197,7 +224,7 @@ class PostgresStore(StoreBase):
         with contextlib.suppress(StoreUnavailable):  # the write that follows will report it
             self.purge_expired(_PURGE_BATCH)
 
-    def close(self) -> None:
+    def _close(self) -> None:
         self._pool.close()
 
     def __repr__(self) -> str:
@@ -214,6 +241,26 @@ def _create_table(conn: Any) -> None:
         conn.execute("SELECT pg_advisory_xact_lock(hashtext('cryptorails_store'))")
         for statement in _CREATE:
             conn.execute(statement)
+
+
+# libpq checks option values before it waits for the server ('invalid sslmode value:
+# "bogus"', 'invalid port number: "99999"', 'invalid integer value "x" for connection
+# option "keepalives"'); these are configuration errors, not an unreachable server. Only
+# the option's name is shown: its value comes from the URL.
+_INVALID_OPTION = re.compile(
+    r'(?:^|: )invalid (?:integer value .* for connection option "(\w+)"'
+    r'|"?(\w+)"? value'
+    r"|(port) number)"
+)
+
+
+def _invalid_option(message: str) -> str | None:
+    """The option named by a libpq "invalid option value" error, or None if it is not one."""
+    match = _INVALID_OPTION.search(message.strip().splitlines()[0] if message.strip() else "")
+    if match is None:
+        return None
+    name = next(group for group in match.groups() if group)
+    return f"{name} value"
 
 
 def _healthy(conn: Any) -> bool:

@@ -11,10 +11,9 @@ Time: expiry is Redis's own (`PX`), so every host agrees on it whatever its cloc
 from __future__ import annotations
 
 from typing import Any, NoReturn
-from urllib.parse import urlsplit, urlunsplit
 
 from cryptorails.errors import ConfigurationError, StoreUnavailable
-from cryptorails.stores._base import StoreBase
+from cryptorails.stores._base import NOT_A_COUNTER, OVERFLOW, StoreBase, display_url
 
 __all__ = ["RedisStore"]
 
@@ -39,8 +38,11 @@ return 1
 """
 
 # KEYS[1] the key; ARGV: amount, ttl_ms (0: no expiry). The expiry is set only when this
-# call creates the counter. The sum is read back with GET: INCRBY's reply becomes a Lua
-# number (a double), which would round large counters.
+# call creates the counter. INCRBY parses the stored value with Redis's string2ll, which
+# accepts exactly the canonical form of `_base.parse_counter` (and refuses the rest with
+# "not an integer or out of range"), so the script needs no check of its own. The sum
+# is read back with GET: INCRBY's reply becomes a Lua number (a double), which would
+# round large counters.
 _ADD = """
 local existed = redis.call('EXISTS', KEYS[1])
 redis.call('INCRBY', KEYS[1], ARGV[1])
@@ -69,7 +71,7 @@ class RedisStore(StoreBase):
                 "the Redis store needs redis-py: pip install 'cryptorails[redis]'"
             ) from None
         self._redis = redis
-        self._where = _display(url)
+        self._where = display_url(url)
         from redis.backoff import NoBackoff
         from redis.retry import Retry
 
@@ -96,8 +98,10 @@ class RedisStore(StoreBase):
         try:
             return fn(*args, **kwargs)
         except self._redis.ResponseError as e:
-            if "not an integer" in str(e) or "overflow" in str(e):
-                raise ValueError("the value at this key is not a counter, or overflowed") from None
+            if "not an integer" in str(e):
+                raise ValueError(NOT_A_COUNTER) from None
+            if "would overflow" in str(e):
+                raise ValueError(OVERFLOW) from None
             self._fail(e)
         except self._redis.RedisError as e:
             self._fail(e)
@@ -133,22 +137,9 @@ class RedisStore(StoreBase):
     def _delete(self, key: str) -> bool:
         return bool(self._call(self._client.delete, self._key(key)))
 
-    def close(self) -> None:
+    def _close(self) -> None:
+        # redis-py would reconnect on the next command; StoreBase refuses it instead.
         self._client.close()
 
     def __repr__(self) -> str:
         return f"RedisStore({self._where!r}, namespace={self.namespace!r})"
-
-
-def _display(url: str) -> str:
-    """The URL without its password, for error messages."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        if parts.port is not None:
-            host = f"{host}:{parts.port}"
-        if parts.username:
-            host = f"{parts.username}@{host}"
-        return urlunsplit((parts.scheme, host, parts.path, "", ""))
-    except ValueError:
-        return "<unparseable URL>"

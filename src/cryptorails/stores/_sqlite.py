@@ -15,8 +15,10 @@ errs on the safe side); if it steps forward, they expire early.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sqlite3
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,12 +53,21 @@ _PURGE = (
 )
 # Expired rows are deleted in small batches every `_PURGE_EVERY` writes of a store object,
 # so the table does not grow without bound and no single write pays for a large purge.
+# The purge runs inside that write's own transaction, under the write lock it already
+# holds: a separate transaction after the commit could fail on a busy lock and turn a
+# committed claim into an error (a webhook answered 503 whose retry is then a replay).
 _PURGE_EVERY = 256
 _PURGE_BATCH = 512
 
 
 class SQLiteStore(StoreBase):
     """A `Store` in a SQLite file (created with mode 0600 if missing).
+
+    The file, and its -wal and -shm files if they exist, must be regular files (not
+    symbolic links) owned by the effective user and not accessible by group or others;
+    anything else is refused with `ConfigurationError`, because whoever can write the
+    file can forge or erase replay records. Keep it in a directory only that user can
+    write, too: the checks cannot stop a file being swapped after they ran.
 
     Args:
         path: the database file.
@@ -78,15 +89,14 @@ class SQLiteStore(StoreBase):
         self._clock = clock or SystemClock()
         self._busy_timeout = busy_timeout
         self._writes = 0
-        try:
-            # Create the file ourselves so it is never world-readable; SQLite gives the
-            # -wal and -shm files the same permissions as the database.
-            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
-        except OSError as e:
-            raise ConfigurationError(
-                f"cannot open SQLite store {self.path}: {e.strerror or e}"
-            ) from None
-        self._pool: Pool[sqlite3.Connection] = Pool(self._connect, _close)
+        # Create the file ourselves so it is never world-readable; SQLite gives the
+        # -wal and -shm files the same permissions as the database.
+        _check_file(self.path, create=True)
+        for suffix in ("-wal", "-shm"):
+            _check_file(Path(f"{self.path}{suffix}"), create=False)
+        self._pool: Pool[sqlite3.Connection] = Pool(
+            self._connect, _close, f"SQLite store {self.path}"
+        )
         try:
             with self._pool.connection(_healthy) as conn:
                 conn.execute("PRAGMA journal_mode=WAL")
@@ -103,18 +113,22 @@ class SQLiteStore(StoreBase):
             raise ConfigurationError(f"cannot use SQLite store {self.path}: {e}") from None
 
     def _connect(self) -> sqlite3.Connection:
+        # sqlite3.Error propagates: while opening it is a ConfigurationError (__init__),
+        # afterwards (EMFILE, a vanished directory) StoreUnavailable, like any other
+        # failure of an operation.
+        conn = sqlite3.connect(
+            self.path,
+            timeout=self._busy_timeout,
+            isolation_level=None,  # transactions are explicit: BEGIN IMMEDIATE
+            check_same_thread=False,  # the pool hands a connection to one thread at a time
+        )
         try:
-            conn = sqlite3.connect(
-                self.path,
-                timeout=self._busy_timeout,
-                isolation_level=None,  # transactions are explicit: BEGIN IMMEDIATE
-                check_same_thread=False,  # the pool hands a connection to one thread at a time
-            )
             # FULL: a claim that was acknowledged survives a power loss, so a replayed
             # message cannot slip through after the host comes back.
             conn.execute("PRAGMA synchronous=FULL")
-        except sqlite3.Error as e:
-            raise ConfigurationError(f"cannot open SQLite store {self.path}: {e}") from None
+        except BaseException:
+            _close(conn)
+            raise
         return conn
 
     def _unavailable(self, error: sqlite3.Error) -> StoreUnavailable:
@@ -127,10 +141,11 @@ class SQLiteStore(StoreBase):
     def _write(self) -> Iterator[tuple[sqlite3.Connection, int]]:
         try:
             with self._pool.connection(_healthy) as conn, _transaction(conn):
-                yield conn, self._now()
-            self._writes += 1
-            if self._writes % _PURGE_EVERY == 0:
-                self.purge_expired(limit=_PURGE_BATCH)
+                now = self._now()
+                self._writes += 1
+                if self._writes % _PURGE_EVERY == 0:
+                    conn.execute(_PURGE, (now, _PURGE_BATCH))
+                yield conn, now
         except sqlite3.Error as e:
             raise self._unavailable(e) from None
 
@@ -205,11 +220,46 @@ class SQLiteStore(StoreBase):
         except sqlite3.Error as e:
             raise self._unavailable(e) from None
 
-    def close(self) -> None:
+    def _close(self) -> None:
         self._pool.close()
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self.path)!r}, namespace={self.namespace!r})"
+
+
+def _check_file(path: Path, *, create: bool) -> None:
+    """Refuse a store file that is a symlink, not a regular file, or not private to us."""
+    flags = os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+    try:
+        fd = os.open(path, flags | os.O_CREAT if create else flags, 0o600)
+    except FileNotFoundError:
+        if create:
+            raise ConfigurationError(
+                f"cannot open SQLite store {path}: no such directory"
+            ) from None
+        return  # no -wal/-shm file yet: SQLite creates it with the database's mode
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise ConfigurationError(
+                f"SQLite store {path} is a symbolic link; give the real path"
+            ) from None
+        raise ConfigurationError(f"cannot open SQLite store {path}: {e.strerror or e}") from None
+    try:
+        info = os.fstat(fd)
+    finally:
+        os.close(fd)
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigurationError(f"SQLite store {path} is not a regular file")
+    if info.st_uid != os.geteuid():
+        raise ConfigurationError(
+            f"SQLite store {path} is owned by uid {info.st_uid}, not by this process's"
+            f" uid {os.geteuid()}"
+        )
+    if info.st_mode & 0o077:
+        raise ConfigurationError(
+            f"SQLite store {path} is accessible by group or others"
+            f" (mode {stat.S_IMODE(info.st_mode):04o}); chmod 600 it"
+        )
 
 
 @contextlib.contextmanager

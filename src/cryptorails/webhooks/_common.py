@@ -18,6 +18,7 @@ from cryptorails.errors import Reason, VerificationError
 __all__ = [
     "MAX_HEADER_BYTES",
     "MAX_SIGNATURES",
+    "MESSAGE_ID",
     "TimeWindow",
     "b64_decode",
     "constant_time_match",
@@ -33,36 +34,43 @@ MAX_ID_CHARS = 256
 # of them (year 33658), so float rounding or huge integers never enter the picture.
 _UNIX_SECONDS = re.compile(r"[0-9]{1,12}")
 _B64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
-
-
-def fail(reason: Reason) -> VerificationError:
-    """The one error of a failed verification, carrying its cause."""
-    return VerificationError(reason)
+# A sender's message or delivery id (``webhook-id``, ``X-GitHub-Delivery``): visible
+# ASCII only, bounded, so it is safe to log and to hash into a store key.
+MESSAGE_ID = re.compile(rf"[!-~]{{1,{MAX_ID_CHARS}}}")
 
 
 def get_header(headers: Mapping[str, str], name: str) -> str:
     """The value of header `name` (case-insensitive), bounded in size.
 
     Raises:
+        TypeError: `headers` is not a mapping (a list, None): the integrator passed the
+            wrong object, which is not an authentication failure.
         VerificationError: MISSING_HEADER, TOO_LARGE, or MALFORMED when the name occurs
             twice under different spellings (which value was signed would be ambiguous).
     """
+    # Duck-typed on `items()` rather than `isinstance(headers, Mapping)`, so that header
+    # objects that are mappings in all but registration (werkzeug's `Headers`) still work.
+    items = getattr(headers, "items", None)
+    if not callable(items):
+        raise TypeError(
+            f"headers is a mapping of header names to values, not {type(headers).__name__}"
+        )
     wanted = name.lower()
     found: str | None = None
-    for key, value in headers.items():
+    for key, value in items():
         if not isinstance(key, str) or key.lower() != wanted:
             continue
         if found is not None:
-            raise fail(Reason.MALFORMED)
+            raise VerificationError(Reason.MALFORMED)
         if not isinstance(value, str):
-            raise fail(Reason.WRONG_TYPE)
+            raise VerificationError(Reason.WRONG_TYPE)
         found = value
     if found is None:
-        raise fail(Reason.MISSING_HEADER)
+        raise VerificationError(Reason.MISSING_HEADER)
     if len(found) > MAX_HEADER_BYTES:
-        raise fail(Reason.TOO_LARGE)
+        raise VerificationError(Reason.TOO_LARGE)
     if not found.isascii():
-        raise fail(Reason.MALFORMED)
+        raise VerificationError(Reason.MALFORMED)
     return found
 
 
@@ -73,11 +81,11 @@ def parse_unix_seconds(text: str) -> datetime:
         VerificationError: MALFORMED.
     """
     if _UNIX_SECONDS.fullmatch(text) is None:
-        raise fail(Reason.MALFORMED)
+        raise VerificationError(Reason.MALFORMED)
     try:
         return datetime.fromtimestamp(int(text), UTC)
     except (OverflowError, OSError, ValueError):
-        raise fail(Reason.MALFORMED) from None
+        raise VerificationError(Reason.MALFORMED) from None
 
 
 def b64_decode(text: str) -> bytes:
@@ -87,11 +95,11 @@ def b64_decode(text: str) -> bytes:
         VerificationError: MALFORMED.
     """
     if _B64.fullmatch(text) is None:
-        raise fail(Reason.MALFORMED)
+        raise VerificationError(Reason.MALFORMED)
     try:
         return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
     except (binascii.Error, ValueError):
-        raise fail(Reason.MALFORMED) from None
+        raise VerificationError(Reason.MALFORMED) from None
 
 
 def constant_time_match(expected: list[bytes], presented: list[bytes]) -> bool:

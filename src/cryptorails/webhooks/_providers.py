@@ -9,7 +9,8 @@ are the HMAC key). What differs is what is signed and what limits a replay:
   replay repeats it, a legitimate retry (new timestamp) does not.
 * GitHub signs only the body and sends no timestamp, so a captured delivery stays valid
   forever; the only defence is deduplicating its ``X-GitHub-Delivery`` id, which is why
-  `GitHubVerifier` requires a guard (give it a long window: ids are forgotten after it).
+  `GitHubVerifier` requires a guard and refuses one that forgets ids sooner than its
+  `remember` period (30 days by default).
 """
 
 from __future__ import annotations
@@ -20,16 +21,15 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-from cryptorails.clock import Clock, SystemClock
-from cryptorails.errors import Reason
+from cryptorails.clock import Clock, SystemClock, Window
+from cryptorails.errors import ConfigurationError, Reason, VerificationError
 from cryptorails.replay import ReplayCheck
 from cryptorails.secret import Secret
 from cryptorails.webhooks._common import (
-    MAX_ID_CHARS,
     MAX_SIGNATURES,
+    MESSAGE_ID,
     TimeWindow,
     constant_time_match,
-    fail,
     get_header,
     parse_unix_seconds,
 )
@@ -37,7 +37,6 @@ from cryptorails.webhooks._common import (
 __all__ = ["GitHubVerifier", "SlackVerifier", "StripeVerifier"]
 
 _HEX_TAG = re.compile(r"[0-9a-f]{64}")
-_DELIVERY_ID = re.compile(rf"[!-~]{{1,{MAX_ID_CHARS}}}")
 
 
 def _secrets(secrets: str | Secret | Sequence[str | Secret]) -> list[Secret]:
@@ -59,7 +58,7 @@ def _secrets(secrets: str | Secret | Sequence[str | Secret]) -> list[Secret]:
 def _hex_tag(text: str) -> bytes:
     # Lowercase hex only: one accepted text per tag.
     if _HEX_TAG.fullmatch(text) is None:
-        raise fail(Reason.MALFORMED)
+        raise VerificationError(Reason.MALFORMED)
     return bytes.fromhex(text)
 
 
@@ -69,7 +68,7 @@ def _tags(secrets: list[Secret], content: bytes) -> list[bytes]:
 
 def _body(body: bytes) -> bytes:
     if not isinstance(body, bytes):
-        raise fail(Reason.WRONG_TYPE)
+        raise VerificationError(Reason.WRONG_TYPE)
     return body
 
 
@@ -95,7 +94,7 @@ class _TimestampedHmac:
     def _accept(self, content: bytes, tags: list[bytes], timestamp: datetime) -> None:
         """Signature first, then the window, then the guard (keyed by the content hash)."""
         if not constant_time_match(_tags(self._secrets, content), tags):
-            raise fail(Reason.SIGNATURE_INVALID)
+            raise VerificationError(Reason.SIGNATURE_INVALID)
         self._window.check(timestamp)
         if self._guard is not None:
             self._guard.check(self._namespace, hashlib.sha256(content).hexdigest(), timestamp)
@@ -123,20 +122,20 @@ class StripeVerifier(_TimestampedHmac):
         tags: list[bytes] = []
         items = header.split(",")
         if len(items) > MAX_SIGNATURES + 2:
-            raise fail(Reason.TOO_LARGE)
+            raise VerificationError(Reason.TOO_LARGE)
         for item in items:
             key, eq, value = item.partition("=")
             if not eq or not key or not value:
-                raise fail(Reason.MALFORMED)
+                raise VerificationError(Reason.MALFORMED)
             if key == "t":
                 if unverified_t is not None:
-                    raise fail(Reason.MALFORMED)
+                    raise VerificationError(Reason.MALFORMED)
                 unverified_t = value
             elif key == "v1":
                 tags.append(_hex_tag(value))
             # Other schemes (v0: test mode's legacy scheme) are never accepted.
         if unverified_t is None:
-            raise fail(Reason.MISSING_HEADER)
+            raise VerificationError(Reason.MISSING_HEADER)
         timestamp = parse_unix_seconds(unverified_t)
         self._accept(unverified_t.encode("ascii") + b"." + body, tags, timestamp)
         return body
@@ -164,7 +163,7 @@ class SlackVerifier(_TimestampedHmac):
         timestamp = parse_unix_seconds(unverified_ts)
         version, eq, value = signature.partition("=")
         if not eq or version != "v0":
-            raise fail(Reason.MALFORMED)
+            raise VerificationError(Reason.MALFORMED)
         content = b"v0:" + unverified_ts.encode("ascii") + b":" + body
         self._accept(content, [_hex_tag(value)], timestamp)
         return body
@@ -174,13 +173,33 @@ class GitHubVerifier:
     """Verifies ``X-Hub-Signature-256: sha256=...`` (HMAC-SHA256 over the body) and
     deduplicates ``X-GitHub-Delivery`` through the guard.
 
-    GitHub signs no timestamp, so the guard is required: without it a captured delivery
-    could be replayed forever. The guard is asked with the current time as the
-    timestamp, so its window is how long delivery ids are remembered; make it long.
+    GitHub signs no timestamp, so a captured delivery verifies forever and the guard's
+    memory is the only thing that refuses its replay: the guard is required, it is asked
+    with the current time as the message time, and so its `Window` span is how long a
+    delivery id is remembered. A guard whose window is shorter than `remember` is
+    refused here, e.g. a 5-minute window would let a captured delivery replay after
+    about 10 minutes. Give it its own long window, e.g.
+    ``ReplayGuard(store, Window(timedelta(days=30)))``.
+
+    The trade-off in `remember`: the store keeps one small record per delivery for that
+    long (more storage), and a delivery captured longer ago than that can be replayed
+    (weaker protection). Rotating the secret ends the validity of every captured
+    delivery, so a secret rotated at least every `remember` closes the gap entirely.
+
+    A redelivery of the same event (GitHub's "Redeliver" button keeps the delivery id)
+    is refused as a replay too: with nothing signed but the body, a redelivery and a
+    replay are the same bytes.
 
     Args:
         secrets: the webhook secret(s), used as-is.
         guard: a replay guard on a shared store (required).
+        clock: the time source; its now is what the guard is given as the message time.
+        namespace: the guard namespace (default ``github``).
+        remember: the shortest time the guard must remember a delivery id.
+
+    Raises:
+        ValueError: no guard, or a non-positive `remember`. TypeError: `remember` is not
+            a timedelta. ConfigurationError: the guard's window is shorter than `remember`.
     """
 
     def __init__(
@@ -190,9 +209,24 @@ class GitHubVerifier:
         clock: Clock | None = None,
         *,
         namespace: str = "github",
+        remember: timedelta = timedelta(days=30),
     ) -> None:
         if guard is None:
             raise ValueError("GitHubVerifier needs a replay guard: GitHub signs no timestamp")
+        if not isinstance(remember, timedelta):
+            raise TypeError("remember is a timedelta")
+        if remember <= timedelta(0):
+            raise ValueError("remember must be positive")
+        # `ReplayGuard` keeps its `Window` private for now; a guard that exposes it as
+        # `window` (the accessor proposed for `cryptorails.replay.ReplayGuard`) is checked
+        # here. A guard that does not expose one cannot be checked and is trusted as is.
+        window = getattr(guard, "window", None)
+        if isinstance(window, Window) and window.span < remember:
+            raise ConfigurationError(
+                f"GitHubVerifier needs a guard that remembers delivery ids for {remember}, "
+                f"but its window spans only {window.span} (a captured delivery could be "
+                "replayed after that): give it a Window of at least that span"
+            )
         self._secrets = _secrets(secrets)
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._guard = guard
@@ -203,14 +237,16 @@ class GitHubVerifier:
         body = _body(body)
         delivery = get_header(headers, "x-github-delivery")
         signature = get_header(headers, "x-hub-signature-256")
-        if _DELIVERY_ID.fullmatch(delivery) is None:
-            raise fail(Reason.MALFORMED)
+        if MESSAGE_ID.fullmatch(delivery) is None:
+            raise VerificationError(Reason.MALFORMED)
         scheme, eq, value = signature.partition("=")
         if not eq or scheme != "sha256":
-            raise fail(Reason.MALFORMED)
+            raise VerificationError(Reason.MALFORMED)
         tag = _hex_tag(value)
         if not constant_time_match(_tags(self._secrets, body), [tag]):
-            raise fail(Reason.SIGNATURE_INVALID)
+            raise VerificationError(Reason.SIGNATURE_INVALID)
+        # No signed time exists: the guard gets the current time, which always passes
+        # its window, and records the id for the window's span.
         now: datetime = self._clock.now()
         self._guard.check(self._namespace, delivery, now)
         return body

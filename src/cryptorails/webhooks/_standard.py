@@ -5,6 +5,20 @@ The signed content is ``{webhook-id}.{webhook-timestamp}.{body}``. The
 sender can sign with a new and an old key during rotation; a verifier holds one set of
 trusted keys, and a message passes when any entry verifies under any key of that set.
 There is no second "try the old secret" path: the set is the whole trust decision.
+
+Replays and retries are two different things, handled at two levels:
+
+* The replay guard deduplicates the *signed message*: ``{webhook-id}.{webhook-timestamp}``.
+  A captured message repeats both, so it is refused (and its signed timestamp stops
+  passing the window soon after). A sender's retry keeps the id but carries a new
+  timestamp and a new signature (Standard Webhooks, "Retry schedule"), so it passes.
+  Were the guard keyed by the id alone, it would claim the id while verifying, before
+  the handler runs, and after a handler failure every retry would be refused and the
+  event lost.
+* Processing an event once is the application's job: deduplicate on ``webhook-id``
+  where the work is done and only once it succeeded, e.g. with
+  `cryptorails.Idempotency` keyed by the webhook-id, whose record is released when the
+  handler raises so the next retry runs it again.
 """
 
 from __future__ import annotations
@@ -21,17 +35,16 @@ from math import floor
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from cryptorails.clock import Clock
-from cryptorails.errors import Reason
+from cryptorails.clock import Clock, require_aware
+from cryptorails.errors import Reason, VerificationError
 from cryptorails.replay import ReplayCheck
 from cryptorails.secret import Secret
 from cryptorails.webhooks._common import (
-    MAX_ID_CHARS,
     MAX_SIGNATURES,
+    MESSAGE_ID,
     TimeWindow,
     b64_decode,
     constant_time_match,
-    fail,
     get_header,
     parse_unix_seconds,
 )
@@ -42,10 +55,6 @@ __all__ = ["WebhookSigner", "WebhookVerifier", "parse_signing_key", "parse_verif
 MIN_SECRET_BYTES = 24
 MAX_SECRET_BYTES = 64
 _NAMESPACE = "standard-webhooks"
-# The id is part of the signed content before a '.', so a '.' inside it would let the
-# same bytes be split into a different id and timestamp (the spec asks for ids without
-# '.'). Visible ASCII only, bounded.
-_MESSAGE_ID = re.compile(rf"[!-~]{{1,{MAX_ID_CHARS}}}")
 _VERSION = re.compile(r"v[0-9]+[a-z]?")
 
 SigningKey = Secret | ed25519.Ed25519PrivateKey
@@ -123,9 +132,10 @@ def parse_verifying_key(key: str | SigningKey | VerifyingKey) -> VerifyingKey:
 
 
 def _check_message_id(msg_id: str) -> bool:
-    return (
-        isinstance(msg_id, str) and _MESSAGE_ID.fullmatch(msg_id) is not None and "." not in msg_id
-    )
+    # The id is part of the signed content before a '.', so a '.' inside it would let the
+    # same bytes be split into a different id and timestamp (the spec asks for ids
+    # without '.').
+    return MESSAGE_ID.fullmatch(msg_id) is not None and "." not in msg_id
 
 
 def _signed_content(msg_id: str, timestamp: str, body: bytes) -> bytes:
@@ -161,13 +171,18 @@ class WebhookSigner:
                 no '.', at most 256 characters).
             timestamp: the time of this attempt, timezone-aware.
             body: the exact bytes sent.
+
+        Raises:
+            TypeError: an argument of the wrong type, or a naive `timestamp`.
+            ValueError: `msg_id` is not 1-256 visible ASCII characters without '.'.
         """
-        if not isinstance(msg_id, str) or not _check_message_id(msg_id):
-            raise ValueError("msg_id is 1-256 visible ASCII characters without '.'")
-        if not isinstance(timestamp, datetime) or timestamp.tzinfo is None:
-            raise ValueError("timestamp is a timezone-aware datetime")
+        if not isinstance(msg_id, str):
+            raise TypeError(f"msg_id is a str, not {type(msg_id).__name__}")
+        require_aware("timestamp", timestamp)
         if not isinstance(body, bytes):
-            raise TypeError("body is bytes")
+            raise TypeError(f"body is bytes, not {type(body).__name__}")
+        if not _check_message_id(msg_id):
+            raise ValueError("msg_id is 1-256 visible ASCII characters without '.'")
         seconds = str(floor(timestamp.astimezone(UTC).timestamp()))
         content = _signed_content(msg_id, seconds, body)
         entries = []
@@ -188,16 +203,23 @@ class WebhookVerifier:
     """Verifies Standard Webhooks messages against one set of trusted keys.
 
     Checks, in order: header presence and size, the signature (any entry under any
-    trusted key), the timestamp against a symmetric window, then the message id through
-    the replay guard. In production always pass a `guard` (a `ReplayGuard` on a store
-    shared by every instance): the window alone lets a captured message be replayed to
-    every server behind a load balancer, and to one server, for the whole window.
+    trusted key), the timestamp against a symmetric window, then the signed message
+    (``webhook-id`` with ``webhook-timestamp``) through the replay guard. In production
+    always pass a `guard` (a `ReplayGuard` on a store shared by every instance): the
+    window alone lets a captured message be replayed to every server behind a load
+    balancer, and to one server, for the whole window.
+
+    The guard refuses a replayed message, not a retried event: a retry (same id, new
+    timestamp, new signature) passes, because the verifier runs before the handler and
+    cannot know whether the first attempt was processed. Deduplicate processing on
+    ``webhook-id`` in the application, after the handler succeeded, e.g. with
+    `cryptorails.Idempotency` keyed by the webhook-id.
 
     Args:
         secrets: the trusted keys (``whsec_``/``whpk_``/``whsk_`` text, `Secret`,
             Ed25519 keys); one, or several during rotation.
-        guard: deduplicates ``webhook-id`` (namespace ``standard-webhooks`` unless
-            `namespace` is given).
+        guard: deduplicates the signed ``webhook-id`` and ``webhook-timestamp`` pair
+            (namespace ``standard-webhooks`` unless `namespace` is given).
         tolerance: how far the timestamp may be from now, either way.
         clock: the time source (tests pass a `FixedClock`).
     """
@@ -228,14 +250,15 @@ class WebhookVerifier:
         Raises:
             VerificationError: any failure; `.reason` says which (MISSING_HEADER,
                 TOO_LARGE, MALFORMED, SIGNATURE_INVALID, STALE, FUTURE, REPLAY).
+            TypeError: `headers` is not a mapping.
         """
         if not isinstance(body, bytes):
-            raise fail(Reason.WRONG_TYPE)
+            raise VerificationError(Reason.WRONG_TYPE)
         msg_id = get_header(headers, "webhook-id")
         unverified_timestamp = get_header(headers, "webhook-timestamp")
         signature_header = get_header(headers, "webhook-signature")
         if not _check_message_id(msg_id):
-            raise fail(Reason.MALFORMED)
+            raise VerificationError(Reason.MALFORMED)
         timestamp = parse_unix_seconds(unverified_timestamp)
         v1, v1a = self._parse_signatures(signature_header)
         content = _signed_content(msg_id, unverified_timestamp, body)
@@ -249,32 +272,34 @@ class WebhookVerifier:
                 except InvalidSignature:
                     pass
         if not valid:
-            raise fail(Reason.SIGNATURE_INVALID)
+            raise VerificationError(Reason.SIGNATURE_INVALID)
         self._window.check(timestamp)
         if self._guard is not None:
-            self._guard.check(self._namespace, msg_id, timestamp)
+            # The signed message, not the id alone (see the module docstring): the id has
+            # no '.' and the timestamp is digits, so the pair is unambiguous.
+            self._guard.check(self._namespace, f"{msg_id}.{unverified_timestamp}", timestamp)
         return body
 
     @staticmethod
     def _parse_signatures(header: str) -> tuple[list[bytes], list[bytes]]:
         entries = header.split(" ")
         if len(entries) > MAX_SIGNATURES:
-            raise fail(Reason.TOO_LARGE)
+            raise VerificationError(Reason.TOO_LARGE)
         v1: list[bytes] = []
         v1a: list[bytes] = []
         for entry in entries:
             version, comma, encoded = entry.partition(",")
             if not comma or _VERSION.fullmatch(version) is None or not encoded:
-                raise fail(Reason.MALFORMED)
+                raise VerificationError(Reason.MALFORMED)
             if version == "v1":
                 tag = b64_decode(encoded)
                 if len(tag) != 32:
-                    raise fail(Reason.MALFORMED)
+                    raise VerificationError(Reason.MALFORMED)
                 v1.append(tag)
             elif version == "v1a":
                 signature = b64_decode(encoded)
                 if len(signature) != 64:
-                    raise fail(Reason.MALFORMED)
+                    raise VerificationError(Reason.MALFORMED)
                 v1a.append(signature)
             # Other versions are skipped: the spec lets senders add schemes a receiver
             # does not know yet, and an unknown entry can never make a message pass.
