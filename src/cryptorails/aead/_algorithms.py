@@ -11,13 +11,11 @@ from typing import Protocol
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESGCMSIV
 
-from cryptorails.aead._xaes import XaesKey
+# Every algorithm here is AES-256 based, with 16-byte tags: XAES-256-GCM's sizes.
+from cryptorails.aead._xaes import KEY_SIZE, TAG_SIZE, XaesKey
 from cryptorails.algorithms import Algorithm, KeyKind
 
 __all__ = ["KEY_SIZE", "Algorithm", "Primitive", "primitive_for"]
-
-KEY_SIZE = 32  # every algorithm here is AES-256 based
-_TAG = 16
 
 
 class Primitive(Protocol):
@@ -51,7 +49,7 @@ class _Nonce96:
 
     def open(self, blob: bytes, aad: bytes) -> bytes:
         start = len(self._header)
-        if len(blob) < start + 12 + _TAG:
+        if len(blob) < start + 12 + TAG_SIZE:
             raise ValueError("too short")
         body = start + 12
         ct = blob[body:] if len(blob) < 4096 else memoryview(blob)[body:]

@@ -31,12 +31,12 @@ from itertools import chain
 from typing import Any
 
 from ._errors import UnsupportedValueError
+from ._loads import DEPTH_CEILING  # one nesting ceiling for both directions
 from ._numbers import MAX_SAFE_INTEGER, es_float
 from ._scan import FORBIDDEN_CHAR, forbidden_utf8
 
 __all__ = ["DEPTH_CEILING", "dumps"]
 
-DEPTH_CEILING = 512
 _INF = math.inf
 _ENCODER = json.JSONEncoder(
     ensure_ascii=False,
