@@ -62,6 +62,17 @@ def _header_lines(scope: Scope) -> list[tuple[str, str]]:
     return [(n.decode("latin-1"), v.decode("latin-1")) for n, v in scope.get("headers", [])]
 
 
+async def _body_or_reply(scope: Scope, receive: Receive, send: Send, limit: int) -> bytes | None:
+    """The request body; or None after answering 413 (too large) or when the client left."""
+    try:
+        return await _read_body(scope, receive, limit)
+    except _TooLargeError:
+        await _send_error(send, PAYLOAD_TOO_LARGE)
+    except _ClientGoneError:
+        pass
+    return None
+
+
 async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     """The whole request body, refusing more than `limit` bytes before buffering them."""
     for name, value in scope.get("headers", []):
@@ -191,12 +202,8 @@ class SignedRequestMiddleware:
             # (a close before accept is answered with HTTP 403 by the server).
             await send({"type": "websocket.close", "code": 1008})
             return
-        try:
-            body = await _read_body(scope, receive, self._limit)
-        except _TooLargeError:
-            await _send_error(send, PAYLOAD_TOO_LARGE)
-            return
-        except _ClientGoneError:
+        body = await _body_or_reply(scope, receive, send, self._limit)
+        if body is None:
             return
         outcome = await anyio.to_thread.run_sync(
             self._check.check,
@@ -298,12 +305,8 @@ class IdempotencyMiddleware:
             else:
                 await self.app(scope, receive, send)
             return
-        try:
-            body = await _read_body(scope, receive, self._limit)
-        except _TooLargeError:
-            await _send_error(send, PAYLOAD_TOO_LARGE)
-            return
-        except _ClientGoneError:
+        body = await _body_or_reply(scope, receive, send, self._limit)
+        if body is None:
             return
         query = scope.get("query_string", b"").decode("latin-1")
         target = scope["path"] + (f"?{query}" if query else "")
