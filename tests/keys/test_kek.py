@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import cryptorails
 from cryptorails import ConfigurationError, DecryptionError, LocalKek, Secret
 from cryptorails.keys import Kek
 
@@ -93,3 +94,28 @@ def test_repr_and_type_checks() -> None:
         LocalKek(bytes(32))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="32 bytes"):
         LocalKek(Secret(bytes(16)))
+
+
+LIBRARY = Path(cryptorails.__file__).parent
+
+
+def test_a_rejected_key_file_leaves_no_key_bytes_in_traceback_locals(tmp_path: Path) -> None:
+    # Error trackers record the locals of every frame: a KEK with a trailing newline
+    # (33 bytes) must not put the 32 key bytes into any of them.
+    key = os.urandom(32)
+    path = tmp_path / "kek"
+    path.write_bytes(key + b"\n")
+    path.chmod(0o600)
+    with pytest.raises(ConfigurationError) as info:
+        LocalKek.from_file(path)
+    tb = info.value.__traceback__
+    library_frames = 0
+    while tb is not None:
+        frame = tb.tb_frame
+        if Path(frame.f_code.co_filename).is_relative_to(LIBRARY):  # not the test's own
+            library_frames += 1
+            for value in list(frame.f_locals.values()):
+                if isinstance(value, bytes | bytearray):
+                    assert key not in value
+        tb = tb.tb_next
+    assert library_frames >= 1

@@ -87,10 +87,14 @@ class LocalKek:
                     f"KEK file {p} is accessible by group or others "
                     f"(mode {stat.S_IMODE(mode):04o}); run: chmod 600 {p}"
                 )
-            raw = os.read(fd, 1024)
+            # Wrapped at once: no frame of an error raised below holds the bytes in a
+            # local (error trackers record locals).
+            key = _key_from_file_bytes(Secret(os.read(fd, 1024)))
         finally:
             os.close(fd)
-        return cls(Secret(_parse_key_file(p, raw)))
+        if key is None:
+            raise ConfigurationError(f"KEK file {p} must hold 32 raw bytes or 64 hex digits")
+        return cls(key)
 
     @classmethod
     def generate(cls, path: str | os.PathLike[str]) -> LocalKek:
@@ -135,13 +139,14 @@ class LocalKek:
         return f"LocalKek(kek_id={self._kek_id[:8]}...)"
 
 
-def _parse_key_file(path: Path, raw: bytes) -> bytes:
+def _key_from_file_bytes(raw: Secret) -> Secret | None:
+    """The key in a KEK file's bytes (32 raw bytes or 64 hex digits), or None."""
     if len(raw) == 32:
         return raw
-    text = raw.strip()
-    if len(text) == 64:
-        try:
-            return bytes.fromhex(text.decode("ascii"))
-        except (UnicodeDecodeError, ValueError):
-            pass
-    raise ConfigurationError(f"KEK file {path} must hold 32 raw bytes or 64 hex digits")
+    text = raw.reveal().strip()
+    if len(text) != 64:
+        return None
+    try:
+        return Secret(bytes.fromhex(text.decode("ascii")))
+    except (UnicodeDecodeError, ValueError):
+        return None
