@@ -230,3 +230,13 @@ def test_algorithm_arguments_are_checked_everywhere() -> None:
     with pytest.raises(ConfigurationError, match="verification-only"):
         kr.create_keyset(B, algorithm=Algorithm.PS256)
     assert kr.find_keyset(B) is None
+
+
+def test_a_keyset_never_mixes_aead_and_token_keys() -> None:
+    from dataclasses import replace
+
+    kr = Keyring.in_memory()
+    aead = kr.keyset(A)
+    token = kr.create_keyset(B, algorithm=Algorithm.ED25519)
+    with pytest.raises(ConfigurationError, match="mixes AEAD and token keys"):
+        replace(aead, keys=(*aead.keys, replace(token.primary, state=KeyState.ACTIVE)))

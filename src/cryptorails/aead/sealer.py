@@ -17,7 +17,7 @@ from cryptorails.aead import _format
 from cryptorails.aead._algorithms import Primitive, primitive_for
 from cryptorails.algorithms import Algorithm, KeyKind
 from cryptorails.context import Context
-from cryptorails.errors import ConfigurationError, DecryptionError, Reason
+from cryptorails.errors import DecryptionError, Reason
 from cryptorails.keys import Key, Keyring, Keyset, KeyState
 
 __all__ = ["Sealer"]
@@ -169,11 +169,7 @@ def _aad_bytes(aad: object) -> bytes:
 def _prepare(keyset: Keyset, key: Key, slot: str | bytes) -> _Prepared:
     """Build (once per key and snapshot) what sealing and opening under `key` need."""
     assert key.material is not None  # destroyed keys are rejected before this
-    if key.algorithm.kind is not KeyKind.AEAD:
-        raise ConfigurationError(
-            f"the keyset of {keyset.context} holds {key.algorithm.value} keys; "
-            "a Sealer needs an AEAD keyset"
-        )
+    keyset.require(KeyKind.AEAD, "a Sealer needs an AEAD keyset")
     hdr = _format.header(key.algorithm, key.kid)
     primitive: Primitive | None = key._cache.get("primitive")
     if primitive is None:

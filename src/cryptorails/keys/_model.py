@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from cryptorails.algorithms import Algorithm
+from cryptorails.algorithms import Algorithm, KeyKind
 from cryptorails.context import Context
 from cryptorails.errors import ConfigurationError
 from cryptorails.secret import Secret
@@ -122,6 +122,10 @@ class Keyset:
         by_kid = {k.kid: k for k in self.keys}
         if len(by_kid) != len(self.keys):
             raise ConfigurationError("keyset has duplicate key ids")
+        aead = self.algorithm.kind is KeyKind.AEAD
+        if any((k.algorithm.kind is KeyKind.AEAD) is not aead for k in self.keys):
+            # One keyset, one kind: a sealing key never sits beside a signing key.
+            raise ConfigurationError("keyset mixes AEAD and token keys")
         primaries = [k for k in self.keys if k.state is KeyState.PRIMARY]
         if len(primaries) != 1:
             raise ConfigurationError("keyset must have exactly one primary key")
@@ -138,6 +142,18 @@ class Keyset:
     def primary(self) -> Key:
         """The key that seals new data."""
         return self._primary
+
+    def require(self, kind: KeyKind, needed: str) -> None:
+        """Refuse a keyset of the wrong kind for its user (a keyset holds one kind only).
+
+        Raises:
+            ConfigurationError: e.g. a Sealer handed a token keyset; `needed` says what
+                the user needs instead.
+        """
+        if (self.algorithm.kind is KeyKind.AEAD) is not (kind is KeyKind.AEAD):
+            raise ConfigurationError(
+                f"the keyset of {self.context} holds {self.algorithm.value} keys; {needed}"
+            )
 
     def get(self, kid: int) -> Key | None:
         """The key with this id in *this* keyset, or None."""

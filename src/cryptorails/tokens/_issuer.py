@@ -11,8 +11,8 @@ from cryptorails import canonical
 from cryptorails.algorithms import Algorithm, KeyKind
 from cryptorails.clock import Clock, SystemClock
 from cryptorails.context import Context
-from cryptorails.errors import ConfigurationError
 from cryptorails.keys import Keyring, Keyset
+from cryptorails.tokens._keytable import SIGNING_KEYSET_HINT
 from cryptorails.tokens._signing import b64u_encode, sign
 
 __all__ = ["DEFAULT_TOKEN_ALGORITHM", "TokenIssuer"]
@@ -23,11 +23,7 @@ _RESERVED = frozenset({"iss", "iat", "exp", "jti", "aud"})
 
 
 def _check_token_keyset(keyset: Keyset) -> None:
-    if keyset.primary.algorithm.kind is KeyKind.AEAD:
-        raise ConfigurationError(
-            f"the keyset of {keyset.context} holds {keyset.primary.algorithm.value} keys; "
-            "tokens need an Ed25519, ES256 or HS256 keyset"
-        )
+    keyset.require(KeyKind.SIGNATURE, SIGNING_KEYSET_HINT)
 
 
 class TokenIssuer:

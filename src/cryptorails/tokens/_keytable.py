@@ -70,6 +70,9 @@ class KeyTable:
         return key
 
 
+SIGNING_KEYSET_HINT = "tokens need an Ed25519, ES256 or HS256 keyset"
+
+
 def table_for_keyset(keyset: Keyset) -> KeyTable:
     """The table of a keyring keyset (cached on the immutable snapshot).
 
@@ -81,13 +84,9 @@ def table_for_keyset(keyset: Keyset) -> KeyTable:
     cached = keyset._cache.get("tokens/table")
     if isinstance(cached, KeyTable):
         return cached
+    keyset.require(KeyKind.SIGNATURE, SIGNING_KEYSET_HINT)
     entries = []
     for key in keyset.keys:
-        if key.algorithm.kind is KeyKind.AEAD:
-            raise ConfigurationError(
-                f"the keyset of {keyset.context} holds {key.algorithm.value} keys; "
-                "tokens need an Ed25519, ES256 or HS256 keyset"
-            )
         kid = str(key.kid)
         if key.state is KeyState.DESTROYED:
             entries.append(TrustedKey(kid, key.algorithm, None, Reason.KEY_DESTROYED))
