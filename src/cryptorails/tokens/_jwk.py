@@ -273,6 +273,11 @@ class Jwks:
         return cls([_parse_key(jwk, allow_symmetric) for jwk in raw_keys])
 
     @property
+    def table(self) -> KeyTable:
+        """The lookup table a verifier selects keys from (by kid, inside this set only)."""
+        return self._table
+
+    @property
     def kids(self) -> tuple[str | None, ...]:
         """The key ids, in the order of the set."""
         return tuple(k.kid for k in self._keys)

@@ -99,7 +99,7 @@ class TokenVerifier:
         if isinstance(keys, Keyset):
             source: KeySource = StaticSource(table_for_keyset(keys))
         elif isinstance(keys, Jwks):
-            source = StaticSource(keys._table)
+            source = StaticSource(keys.table)
         else:
             raise TypeError("keys must be a cryptorails Keyset or Jwks")
         self._configure(source, issuer, audience, leeway, clock, max_age, required, max_token_bytes)
