@@ -126,11 +126,14 @@ class RequestCheck:
         self.verifier = verifier
         self.tenant = tenant
         self.log = logger if isinstance(logger, FailureLog) else FailureLog(logger)
+        # Tenant and scheme are fixed per check: prefix them once, not per request.
+        self._principal_prefix = "".join(
+            f"{len(p)}:{p}" for p in (tenant or "", describe(verifier, {}).scheme)
+        )
 
     def _principal(self, keyid: str | None) -> str:
-        scheme = describe(self.verifier, {}).scheme
-        parts = (self.tenant or "", scheme, keyid or "")
-        return "".join(f"{len(p)}:{p}" for p in parts)  # length-prefixed: unambiguous
+        keyid = keyid or ""
+        return f"{self._principal_prefix}{len(keyid)}:{keyid}"  # length-prefixed: unambiguous
 
     def check(
         self, method: str, target_uri: str, headers: Sequence[tuple[str, str]], body: bytes
