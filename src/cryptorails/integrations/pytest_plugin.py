@@ -1,0 +1,1 @@
+"""pytest plugin: fails a test whose output leaks a secret (being written)."""
