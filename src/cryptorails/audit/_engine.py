@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import io
 import multiprocessing
 import os
 import re
 import sys
+import tokenize
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -143,17 +145,47 @@ def check_source(source: bytes, path: str, rules: Sequence[Rule]) -> FileResult:
     return result
 
 
+@dataclass(frozen=True)
+class Suppression:
+    """One ``# cryptorails: ignore[...] reason`` comment."""
+
+    line: int
+    column: int  # 0-based byte offset, as in the AST
+    codes: frozenset[str]
+    reason: str
+    alone: bool  # the comment is the only thing on its line: it covers the next line
+
+
+def suppression_comments(source: bytes) -> list[Suppression]:
+    """The suppression comments of a module (real comments only, never string text)."""
+    out: list[Suppression] = []
+    lines = source.splitlines()
+    try:
+        for token in tokenize.tokenize(io.BytesIO(source).readline):
+            if token.type != tokenize.COMMENT or "cryptorails:" not in token.string:
+                continue
+            line, col = token.start
+            raw = lines[line - 1] if line <= len(lines) else b""
+            offset = len(raw.decode("utf-8", "replace")[:col].encode())
+            match = SUPPRESSION.search(raw, offset)
+            if match is None:
+                continue
+            codes = frozenset(c.strip().decode() for c in match[1].split(b",") if c.strip())
+            reason = match[2].decode("utf-8", "replace").strip()
+            out.append(Suppression(line, offset, codes, reason, not raw[:offset].strip()))
+    except (tokenize.TokenError, SyntaxError, UnicodeDecodeError):
+        pass  # the file parsed, so this is an edge of tokenize; keep what was found
+    return out
+
+
 def _suppressions(source: bytes) -> dict[int, set[str]]:
-    """Line → codes suppressed there. A comment alone on a line also covers the next."""
+    """Line → codes suppressed there by comments that give a reason."""
     out: dict[int, set[str]] = {}
-    for number, line in enumerate(source.splitlines(), 1):
-        match = SUPPRESSION.search(line)
-        if match is None or not match[2].strip():
-            continue
-        codes = {c.strip().decode() for c in match[1].split(b",") if c.strip()}
-        out.setdefault(number, set()).update(codes)
-        if line.lstrip().startswith(b"#"):
-            out.setdefault(number + 1, set()).update(codes)
+    for s in suppression_comments(source):
+        if s.reason:
+            out.setdefault(s.line, set()).update(s.codes)
+            if s.alone:
+                out.setdefault(s.line + 1, set()).update(s.codes)
     return out
 
 

@@ -6,7 +6,7 @@ import ast
 from collections.abc import Iterator
 
 from cryptorails.audit._context import FileContext
-from cryptorails.audit._engine import SUPPRESSION
+from cryptorails.audit._engine import suppression_comments
 from cryptorails.audit._finding import Finding
 from cryptorails.audit._registry import Severity, rule
 
@@ -44,8 +44,7 @@ def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     ## References
     - CWE-1078: Inappropriate Source Code Style or Formatting
     """
-    for number, line in enumerate(ctx.source.splitlines(), 1):
-        match = SUPPRESSION.search(line)
-        if match is not None and not match[2].strip():
-            marker = ast.Pass(lineno=number, col_offset=match.start())
+    for comment in suppression_comments(ctx.source):
+        if not comment.reason:
+            marker = ast.Pass(lineno=comment.line, col_offset=comment.column)
             yield ctx.report(marker, "suppression without a reason suppresses nothing")
