@@ -77,3 +77,29 @@ def test_never_equal_to_plain_bytes_and_unhashable() -> None:
 def test_wraps_bytes_only(bad: object) -> None:
     with pytest.raises(TypeError, match="Secret wraps bytes"):
         Secret(bad)  # type: ignore[arg-type]
+
+
+def test_observers_see_new_secrets_only_inside_the_block() -> None:
+    seen: list[bytes] = []
+    inner: list[bytes] = []
+    Secret(b"before")
+    with secret_module._observe(seen.append):
+        Secret(RAW)
+        with secret_module._observe(inner.append):
+            Secret(bytearray(b"nested"))
+        Secret(memoryview(b"after-inner"))
+    Secret(b"after")
+    assert seen == [RAW, b"nested", b"after-inner"]
+    assert inner == [b"nested"]
+    assert all(type(m) is bytes for m in seen)
+    assert seen.append not in secret_module._observers
+    assert inner.append not in secret_module._observers
+
+
+def test_observer_is_removed_when_the_block_raises() -> None:
+    seen: list[bytes] = []
+    with pytest.raises(RuntimeError), secret_module._observe(seen.append):
+        raise RuntimeError("boom")
+    Secret(RAW)
+    assert seen == []
+    assert seen.append not in secret_module._observers

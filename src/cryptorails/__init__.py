@@ -18,6 +18,7 @@ from cryptorails.errors import (
     VerificationError,
 )
 from cryptorails.keys import Key, Keyring, Keyset, KeyState, LocalKek
+from cryptorails.overrides import Override, OverridePolicy, Overrides
 from cryptorails.replay import Idempotency, ReplayGuard
 from cryptorails.secret import Secret
 from cryptorails.stores import Store, open_store
@@ -42,6 +43,9 @@ __all__ = [
     "Keyring",
     "Keyset",
     "LocalKek",
+    "Override",
+    "OverridePolicy",
+    "Overrides",
     "PolicyError",
     "Reason",
     "ReplayGuard",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, NoReturn
 
 __all__ = ["Secret"]
@@ -13,6 +15,26 @@ __all__ = ["Secret"]
 # correlate "the same secret again" without giving anyone a value they can confirm a
 # guess against (a plain hash of a low-entropy secret can be reversed by guessing).
 _FINGERPRINT_KEY = os.urandom(32)
+
+# Test-only hook (the cryptorails pytest plugin): callbacks told the bytes of every new
+# Secret, so that a test's output can be checked for the keys the test created. Empty in
+# production, where the only cost is one truthiness check per Secret.
+_observers: list[Callable[[bytes], None]] = []
+
+
+@contextmanager
+def _observe(callback: Callable[[bytes], None]) -> Iterator[None]:
+    """Call `callback(material)` for every `Secret` constructed inside the block.
+
+    For test tooling only: the callback receives raw key material. Blocks may nest;
+    callbacks run in the order they were added, and an exception from one propagates
+    to the code that constructed the Secret.
+    """
+    _observers.append(callback)
+    try:
+        yield
+    finally:
+        _observers.remove(callback)
 
 
 class Secret:
@@ -30,6 +52,9 @@ class Secret:
         if not isinstance(value, bytes | bytearray | memoryview):
             raise TypeError(f"Secret wraps bytes, not {type(value).__name__}")
         self.__value = bytes(value)
+        if _observers:
+            for observer in tuple(_observers):
+                observer(self.__value)
 
     def reveal(self) -> bytes:
         """Return the secret bytes. Keep the result local to the primitive call."""

@@ -13,6 +13,7 @@ from time import monotonic
 
 from cryptography.exceptions import InvalidTag
 
+from cryptorails._sensitive import Plaintext
 from cryptorails.aead import _format
 from cryptorails.aead._algorithms import Primitive, primitive_for
 from cryptorails.algorithms import Algorithm, KeyKind
@@ -41,12 +42,25 @@ class Sealer:
         ctx = Context(tenant=session.tenant_id, purpose="user-email")
         blob = sealer.seal(b"alice@example.com", ctx)
         sealer.open(blob, ctx)  # b"alice@example.com"
+
+    Args:
+        keyring: the keyring holding the keys.
+        mark_plaintext: if True, `open` returns a `Plaintext` (a `bytes` subclass that
+            prints as ``Plaintext(<redacted N bytes>)`` and that `cryptorails.redact`
+            masks wherever it is logged). Off by default: the unmarked path is unchanged.
     """
 
-    def __init__(self, keyring: Keyring) -> None:
+    def __init__(self, keyring: Keyring, *, mark_plaintext: bool = False) -> None:
         if not isinstance(keyring, Keyring):
             raise TypeError("Sealer needs a cryptorails Keyring")
+        if not isinstance(mark_plaintext, bool):
+            raise TypeError("mark_plaintext must be a bool")
         self._keyring = keyring
+        self._mark_plaintext = mark_plaintext
+        if mark_plaintext:
+            # An instance attribute shadows the method, so the default `open` keeps its
+            # hot path without a flag test on every call.
+            self.open = self._open_marked  # type: ignore[method-assign]
         # ctx -> (deadline, keyring generation, keyset, what sealing needs): the keyring's
         # answer, kept until the keyring would look again (its deadline) or changes
         # anything (generation). Saves calls and lookups per operation on the hot path.
@@ -122,6 +136,15 @@ class Sealer:
             return prepared[0].open(blob, full_aad)
         except (InvalidTag, ValueError):
             raise DecryptionError(Reason.AUTHENTICATION_FAILED) from None
+
+    def _open_marked(self, blob: bytes, ctx: Context, aad: bytes = b"") -> bytes:
+        """`open`, with the result marked as `Plaintext` (see `mark_plaintext`)."""
+        return Plaintext(Sealer.open(self, blob, ctx, aad))
+
+    @property
+    def mark_plaintext(self) -> bool:
+        """Whether `open` returns marked `Plaintext`."""
+        return self._mark_plaintext
 
     def _remember(self, ctx: Context, keyset: Keyset) -> None:
         kr = self._keyring

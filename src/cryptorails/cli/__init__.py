@@ -10,7 +10,16 @@ Nothing here ever prints key material.
 from __future__ import annotations
 
 # Each module registers its commands on the root group when imported.
-from cryptorails.cli import _demo, _keys, _scan, _seal, _secrets, _token  # noqa: F401
+from cryptorails.cli import (  # noqa: F401
+    _demo,
+    _keys,
+    _override,
+    _runtime,
+    _scan,
+    _seal,
+    _secrets,
+    _token,
+)
 from cryptorails.cli._common import cli
 
 __all__ = ["cli", "main"]

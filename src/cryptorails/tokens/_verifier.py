@@ -22,6 +22,7 @@ from types import MappingProxyType
 from typing import Any
 
 from cryptorails import canonical
+from cryptorails._sensitive import Claims
 from cryptorails.clock import Clock, SystemClock
 from cryptorails.context import Context
 from cryptorails.errors import Reason, VerificationError
@@ -71,6 +72,9 @@ class TokenVerifier:
             becomes required).
         required: claims that must be present (default ``("exp",)``); `iss` always is.
         max_token_bytes: longer tokens are refused before any parsing (default 8192).
+        mark_claims: if True, `verify` returns `Claims`, a read-only mapping that prints
+            as ``Claims(<redacted N claims>)`` and that `cryptorails.redact` masks
+            wherever it is logged (default False: a `MappingProxyType`).
     """
 
     __slots__ = (
@@ -78,6 +82,7 @@ class TokenVerifier:
         "_clock",
         "_issuer",
         "_leeway",
+        "_mark",
         "_max_age",
         "_max_bytes",
         "_required",
@@ -95,6 +100,7 @@ class TokenVerifier:
         max_age: timedelta | None = None,
         required: Sequence[str] = ("exp",),
         max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
+        mark_claims: bool = False,
     ) -> None:
         if isinstance(keys, Keyset):
             source: KeySource = StaticSource(table_for_keyset(keys))
@@ -102,7 +108,9 @@ class TokenVerifier:
             source = StaticSource(keys.table)
         else:
             raise TypeError("keys must be a cryptorails Keyset or Jwks")
-        self._configure(source, issuer, audience, leeway, clock, max_age, required, max_token_bytes)
+        self._configure(
+            source, issuer, audience, leeway, clock, max_age, required, max_token_bytes, mark_claims
+        )
 
     @classmethod
     def for_keyring(
@@ -117,6 +125,7 @@ class TokenVerifier:
         max_age: timedelta | None = None,
         required: Sequence[str] = ("exp",),
         max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
+        mark_claims: bool = False,
     ) -> TokenVerifier:
         """A verifier over the live keyset of `ctx`: rotations are seen as they happen.
 
@@ -133,6 +142,7 @@ class TokenVerifier:
             max_age,
             required,
             max_token_bytes,
+            mark_claims,
         )
         return verifier
 
@@ -146,6 +156,7 @@ class TokenVerifier:
         max_age: timedelta | None,
         required: Sequence[str],
         max_token_bytes: int,
+        mark_claims: bool = False,
     ) -> None:
         if not isinstance(issuer, str) or not issuer:
             raise TypeError("issuer must be a non-empty str")
@@ -161,6 +172,8 @@ class TokenVerifier:
             raise TypeError("max_token_bytes must be an int")
         if max_token_bytes < 64:
             raise ValueError("max_token_bytes must be at least 64")
+        if not isinstance(mark_claims, bool):
+            raise TypeError("mark_claims must be a bool")
         self._source = source
         self._issuer = issuer
         self._audience = audience
@@ -172,13 +185,14 @@ class TokenVerifier:
             names.add("iat")
         self._required = tuple(sorted(names))
         self._max_bytes = max_token_bytes
+        self._mark = mark_claims
 
     def verify(self, token: str | bytes) -> Mapping[str, object]:
         """Verify `token` and return its claims.
 
         The result is the object the strict parser built from the verified payload
         bytes, behind a read-only `MappingProxyType` (nested lists and objects are the
-        parsed values themselves).
+        parsed values themselves), or behind `Claims` if the verifier marks claims.
 
         Raises:
             VerificationError: for every failure, with the same text; the cause is on
@@ -192,6 +206,8 @@ class TokenVerifier:
         if not isinstance(claims, dict):
             raise VerificationError(Reason.PAYLOAD_INVALID)
         self._check(claims)
+        if self._mark:
+            return Claims(claims)
         return MappingProxyType(claims)
 
     def _check(self, claims: dict[str, Any]) -> None:
