@@ -126,3 +126,21 @@ def test_rules_lists_every_rule_and_prints_one() -> None:
     assert "## Use instead" in out
     code, out, _ = invoke("rules", "--format", "json")
     assert {r["code"] for r in json.loads(out)} == set(all_rules())
+
+
+def test_sarif_has_rules_with_help_and_results(project: Path) -> None:
+    from ..test_sarif import check_sarif
+
+    code, out, _ = invoke("scan", "--format", "sarif", project)
+    assert code == 1
+    log = json.loads(out)
+    check_sarif(log)
+    (run,) = log["runs"]
+    rules = {r["id"]: r for r in run["tool"]["driver"]["rules"]}
+    assert set(rules) == set(all_rules())
+    assert "## Use instead" in rules["CR0101"]["help"]["text"]
+    (result,) = run["results"]
+    assert result["ruleId"] == "CR0101"
+    assert result["level"] == "error"
+    region = result["locations"][0]["physicalLocation"]["region"]
+    assert (region["startLine"], region["startColumn"]) == (6, 32)

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import ast
 from collections import defaultdict
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from cryptorails.audit._finding import Finding
 
@@ -66,60 +66,91 @@ class FileContext:
     # -- indexing -------------------------------------------------------------------
 
     def _index(self) -> None:
-        stack: list[tuple[ast.AST, Scope]] = [(self.tree, self.tree)]
+        # The hottest loop of a scan: one pass over every node, so it avoids generator
+        # helpers (ast.iter_child_nodes) and dispatches by exact type through a dict.
+        # Expression contexts and operators (Load, Store, Add, Eq, ...) are shared
+        # singletons, not places in the source: they are not indexed.
         parents, scope_of, by_type = self.parents, self.scope_of, self.by_type
+        handlers, scopes, ast_type = _HANDLERS, _SCOPE_TYPES, ast.AST
+        stack: list[tuple[ast.AST, Scope]] = [(self.tree, self.tree)]
+        pop, push = stack.pop, stack.append
         while stack:
-            node, scope = stack.pop()
+            node, scope = pop()
+            cls = node.__class__
             scope_of[node] = scope
-            by_type[type(node)].append(node)
-            inner: Scope = node if isinstance(node, _SCOPES) else scope
-            self._record(node, scope)
-            children = list(ast.iter_child_nodes(node))
+            by_type[cls].append(node)
+            handler = handlers.get(cls)
+            if handler is not None:
+                handler(self, node, scope)
+            inner: Scope = node if cls in scopes else scope  # type: ignore[assignment]
+            children: list[ast.AST] = []
+            for name in _fields(cls):
+                value = getattr(node, name, None)
+                if value.__class__ is list:
+                    children.extend(v for v in value if isinstance(v, ast_type))
+                elif isinstance(value, ast_type):
+                    children.append(value)
             for child in reversed(children):  # pushed reversed: visited in source order
                 parents[child] = node
                 # Defaults and decorators are evaluated in the enclosing scope.
-                stack.append((child, scope if _outside(node, child) else inner))
+                push((child, scope if inner is not scope and _outside(node, child) else inner))
+        # `global x` may come after (or in another function than) a binding of x: move
+        # the bindings of names declared global to the module once everything is seen.
+        for declared_in, names in self.globals_declared.items():
+            local = self.assigned.get(declared_in, {})
+            for name in names:
+                if name in local:
+                    self.assigned[self.tree][name].extend(local.pop(name))
 
-    def _record(self, node: ast.AST, scope: Scope) -> None:
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.asname:
-                    self.imports[alias.asname] = alias.name
-                else:
-                    top = alias.name.split(".")[0]
-                    self.imports[top] = top
-        elif isinstance(node, ast.ImportFrom):
-            base = "." * node.level + (node.module or "")
-            for alias in node.names:
-                self.imports[alias.asname or alias.name] = f"{base}.{alias.name}".lstrip(".")
-        elif isinstance(node, ast.Assign):
-            for target in node.targets:
-                self._bind(target, node.value, scope)
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+    def _import(self, node: ast.Import, scope: Scope) -> None:
+        for alias in node.names:
+            if alias.asname:
+                self.imports[alias.asname] = alias.name
+            else:
+                top = alias.name.split(".")[0]
+                self.imports[top] = top
+
+    def _import_from(self, node: ast.ImportFrom, scope: Scope) -> None:
+        base = "." * node.level + (node.module or "")
+        for alias in node.names:
+            self.imports[alias.asname or alias.name] = f"{base}.{alias.name}".lstrip(".")
+
+    def _assign(self, node: ast.Assign, scope: Scope) -> None:
+        for target in node.targets:
+            self._bind(target, node.value, scope)
+
+    def _ann_assign(self, node: ast.AnnAssign, scope: Scope) -> None:
+        if node.value is not None:
             self._bind(node.target, node.value, scope)
-        elif isinstance(node, ast.AugAssign):
-            self._bind(node.target, node, scope)
-        elif isinstance(node, ast.NamedExpr):
-            self._bind(node.target, node.value, scope)
-        elif isinstance(node, ast.For | ast.AsyncFor | ast.comprehension):
-            self._bind(node.target, node.iter, scope)
-        elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+
+    def _aug_assign(self, node: ast.AugAssign, scope: Scope) -> None:
+        self._bind(node.target, node, scope)
+
+    def _named_expr(self, node: ast.NamedExpr, scope: Scope) -> None:
+        self._bind(node.target, node.value, scope)
+
+    def _loop(self, node: ast.For | ast.AsyncFor | ast.comprehension, scope: Scope) -> None:
+        self._bind(node.target, node.iter, scope)
+
+    def _withitem(self, node: ast.withitem, scope: Scope) -> None:
+        if node.optional_vars is not None:
             self._bind(node.optional_vars, node.context_expr, scope)
-        elif isinstance(node, _FUNCS):
-            self.functions[node.name].append(node)
-        elif isinstance(node, ast.Call):
-            func = node.func
-            if isinstance(func, ast.Name):
-                self.calls_by_name[func.id].append(node)
-            elif isinstance(func, ast.Attribute):
-                self.calls_by_attr[func.attr].append(node)
-        elif isinstance(node, ast.Global):
-            self.globals_declared[scope].update(node.names)
+
+    def _function(self, node: FunctionNode, scope: Scope) -> None:
+        self.functions[node.name].append(node)
+
+    def _call(self, node: ast.Call, scope: Scope) -> None:
+        func = node.func
+        if isinstance(func, ast.Name):
+            self.calls_by_name[func.id].append(node)
+        elif isinstance(func, ast.Attribute):
+            self.calls_by_attr[func.attr].append(node)
+
+    def _global(self, node: ast.Global, scope: Scope) -> None:
+        self.globals_declared[scope].update(node.names)
 
     def _bind(self, target: ast.AST, value: ast.AST, scope: Scope) -> None:
         if isinstance(target, ast.Name):
-            if target.id in self.globals_declared.get(scope, ()):
-                scope = self.tree
             self.assigned[scope][target.id].append(value)
         elif isinstance(target, ast.Tuple | ast.List):
             elements = value.elts if isinstance(value, ast.Tuple | ast.List) else None
@@ -418,6 +449,36 @@ class FileContext:
             message,
             fix,
         )
+
+
+_HANDLERS: dict[type[ast.AST], Callable[[FileContext, Any, Scope], None]] = {
+    ast.Import: FileContext._import,
+    ast.ImportFrom: FileContext._import_from,
+    ast.Assign: FileContext._assign,
+    ast.AnnAssign: FileContext._ann_assign,
+    ast.AugAssign: FileContext._aug_assign,
+    ast.NamedExpr: FileContext._named_expr,
+    ast.For: FileContext._loop,
+    ast.AsyncFor: FileContext._loop,
+    ast.comprehension: FileContext._loop,
+    ast.withitem: FileContext._withitem,
+    ast.FunctionDef: FileContext._function,
+    ast.AsyncFunctionDef: FileContext._function,
+    ast.Call: FileContext._call,
+    ast.Global: FileContext._global,
+}
+_SCOPE_TYPES = frozenset(_SCOPES)
+_SKIPPED_FIELDS = frozenset({"ctx", "op", "ops"})
+
+
+_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
+
+
+def _fields(cls: type[ast.AST]) -> tuple[str, ...]:
+    found = _FIELDS.get(cls)
+    if found is None:
+        found = _FIELDS[cls] = tuple(f for f in cls._fields if f not in _SKIPPED_FIELDS)
+    return found
 
 
 class _NotConstant:

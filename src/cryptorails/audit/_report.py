@@ -94,7 +94,6 @@ def sarif_report(findings: Sequence[Finding], rules: Sequence[Rule], version: st
     log = sarif_log(
         tool="cryptorails",
         version=version,
-        information_uri="https://github.com/cryptorails/cryptorails",
         rules=sarif_rules,
         results=results,
     )

@@ -1,18 +1,20 @@
 """Value detectors: find credentials and key material in log text and in raw bytes.
 
 Shared by log redaction (short strings, `find_secrets`) and the artifact scanner (large
-files, `find_secrets_bytes`). Both run the same rules, in one pass shaped for speed:
+files, `find_secrets_bytes`). Both run the same rules, shaped for speed:
 
-1. **Probes.** Every rule names short lowercase *anchors* ("token", "eyj", "://", ...).
-   The anchors are grouped by their rarest byte (the *pivot*), and each group becomes one
-   regex that starts with that single literal byte: CPython's `re` scans for a leading
-   literal with a tight C loop (gigabytes per second), while a pattern that starts with
-   an alternation or a character class is tried at every position (tens of MB/s). The
-   rest of each anchor is checked with a look-behind and a look-ahead at the hit. The
-   probes run over a lowercased copy of a bounded chunk, so "Password", "PASSWORD" and
-   "password" cost one probe; offsets are unchanged because `bytes.lower` is ASCII-only.
-2. **Rules.** Only around a probe hit does the rule's own (case-sensitive, exact) regex
-   run, on a small window of the original bytes, followed by its filters.
+1. **Probes** (the literal keyword prefilter). Every rule names short lowercase
+   *anchors* ("token", "eyj", "://", ...). The anchors are grouped by their rarest byte
+   (the *pivot*), and each group becomes one regex that starts with that single literal
+   byte: CPython's `re` finds a leading literal with a tight C loop (GB/s), while a
+   pattern that starts with an alternation or a character class is tried at every
+   position (tens of MB/s). The rest of each anchor, and what must follow it (an `=` or
+   `:` for an assignment), is checked by look-around in C, so "password reset email"
+   never reaches Python. The input is read once, in 1 MiB chunks; each chunk is
+   lowercased (so "Password" and "PASSWORD" cost nothing more; offsets are unchanged,
+   `bytes.lower` is ASCII-only) and the ~10 probes scan it while it is in cache.
+2. **Rules.** Only at a probe hit does the rule's own exact regex run, anchored there
+   on the original bytes, followed by its filters.
 3. **Overlaps.** A secret found by several rules (a JWT after ``Bearer``, a GitHub token
    in ``password=``) is reported once, under the most specific kind.
 
@@ -28,6 +30,7 @@ import json
 import math
 import mmap
 import re
+import string
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -58,8 +61,8 @@ class Found:
 # Most specific first: when findings overlap, the higher one is kept.
 _PRIORITY = {
     "known-key": 100,
-    "private-key": 95,
     "gcp-service-account": 96,
+    "private-key": 95,
     "aws-access-key": 90,
     "aws-secret-key": 90,
     "github-token": 90,
@@ -234,18 +237,21 @@ _NOT_A_CREDENTIAL_NAME = re.compile(
 )
 
 
+_NAME_BYTES = (string.ascii_letters + string.digits + "_.-").encode()
+
+
 def _generic(buf: Buffer, m: re.Match[bytes], n: int) -> Iterator[Found]:
     name_start = m.start("kw")
     before = bytes(buf[max(0, name_start - 32) : name_start])
-    prefix = re.search(rb"[A-Za-z0-9_.-]*$", before)
-    if prefix is not None and _NOT_A_CREDENTIAL_NAME.search(prefix.group()):
-        return
-    yield from _GENERIC_VALUE(buf, m, n)
+    prefix = before[len(before.rstrip(_NAME_BYTES)) :]  # the rest of the name, before the keyword
+    if not _NOT_A_CREDENTIAL_NAME.search(prefix):
+        yield from _GENERIC_VALUE(buf, m, n)
 
 
 _GENERIC_VALUE = _value("generic-credential", _generic_value_ok, ("v", "w"))
 _PEM_BEGIN = re.compile(rb"-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----")
 _PEM_END = re.compile(rb"-----END (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----")
+_PEM_MARKER = re.compile(rb"-----(?:BEGIN|END) ")
 _PEM_BODY = re.compile(rb"(?:[A-Za-z0-9+/=\s\\:,.]|-(?!----))*+")
 _NOT_BASE64 = bytes(b for b in range(256) if not chr(b).isalnum() and b not in b"+/")
 _MAX_PEM = 32768
@@ -255,11 +261,13 @@ def _private_key(buf: Buffer, m: re.Match[bytes], n: int) -> Iterator[Found]:
     """From the BEGIN line to the END line (or the end of the body, if cut off)."""
     start, body_start = m.span()
     limit = min(n, body_start + _MAX_PEM)
-    end_m = _PEM_END.search(buf, body_start, limit)
+    # Stop at the next marker of any kind: linear however many headers a dump holds.
+    marker = _PEM_MARKER.search(buf, body_start, limit)
+    end_m = _PEM_END.match(buf, marker.start(), limit) if marker else None
     if end_m is not None:
         body_end, end = end_m.start(), end_m.end()
     else:
-        body = _PEM_BODY.match(buf, body_start, limit)
+        body = _PEM_BODY.match(buf, body_start, marker.start() if marker else limit)
         body_end = end = body.end() if body else body_start
     # A BEGIN line alone (code that checks for one, a truncated log line) is no key.
     if len(bytes(buf[body_start:body_end]).translate(None, _NOT_BASE64)) < 40:
@@ -279,9 +287,7 @@ def _cookies(buf: Buffer, m: re.Match[bytes], n: int) -> Iterator[Found]:
 
 def _har_cookies(buf: Buffer, m: re.Match[bytes], n: int) -> Iterator[Found]:
     """HAR ``"cookies": [{"name": ..., "value": ...}, ...]`` arrays."""
-    close = re.compile(rb"\]").search(buf, m.end(), min(n, m.end() + 16384))
-    stop = close.start() if close else min(n, m.end() + 16384)
-    for pair in _HAR_PAIR.finditer(buf, m.end(), stop):
+    for pair in _HAR_PAIR.finditer(buf, m.start("c"), m.end("c")):
         if _SESSION_NAME.search(pair.group("n")) and _session_value_ok(pair.group("v")):
             yield Found("session-cookie", pair.start("v"), pair.end("v"))
 
@@ -296,7 +302,7 @@ _HAR_PAIR = re.compile(
     rb'\\?"value\\?"\s*:\s*\\?"(?P<v>[^"\\]{1,4096})\\?"'
 )
 _SESSION_NAME = re.compile(
-    rb"(?i)^(?!.*[cx]srf)(?:.*(?:sess|token|auth|jwt|remember|identity)|(?:.*[_.-])?sid)"
+    rb"(?i)^(?!.*[cx]srf)(?:.*(?:sess|token|auth|jwt|remember|identity)|(?:.*[_.-])?sid$)"
 )
 
 
@@ -440,9 +446,9 @@ def _build_rules() -> list[_Rule]:
         ),
         _Rule(
             (b"cookies",),
-            re.compile(rb'(?i:cookies)\\?"\s*:\s*\['),
+            re.compile(rb'(?i:cookies)\\?"\s*:\s*\[(?P<c>[^\]]{0,16384})'),
             _har_cookies,
-            after=16,
+            after=16400,
             follow=rb'\\?"\s*:\s*\[',
         ),
         _Rule(_GENERIC_ANCHORS, _GENERIC, _generic, after=400, follow=assign),
@@ -458,7 +464,7 @@ def _build_rules() -> list[_Rule]:
 _RARITY = b"zqjxkvwygh_-/b:pfmucldrnstioae0123456789"
 _BEHIND = 64  # longer than any anchor: a chunk re-reads this much before its start...
 _AHEAD = 512  # ... and this much after its end, for anchors and their `follow`
-_CHUNK = 1 << 22
+_CHUNK = 1 << 20  # lowercased at a time: small enough to stay in cache for all probes
 
 
 def _rank(byte: int) -> int:
@@ -534,7 +540,11 @@ def _probe(
             if p >= stop:
                 break
             for anchor, i, rules in probe.anchors:
-                if p >= i and text[p - i : p - i + len(anchor)] == anchor:
+                if p >= i and (
+                    text.startswith(anchor, p - i)
+                    if isinstance(text, bytes)
+                    else text[p - i : p - i + len(anchor)] == anchor
+                ):
                     for rule in rules:
                         yield shift + p - i, rule
 
@@ -558,12 +568,14 @@ def find_secrets_bytes(data: Buffer) -> list[Found]:
     buf: Buffer = data.cast("B") if isinstance(data, memoryview) and data.format != "B" else data
     n = len(buf)
     found: set[Found] = set()
-    seen: set[tuple[int, int]] = set()  # (id(rule), anchor start): one window per hit
+    # Per rule, the span of its last match: a hit inside it (the "cookie" of a long
+    # "cookie=cookie=..." header, the "token" in a matched value) adds nothing, and
+    # skipping it keeps hostile input linear.
+    last: dict[int, tuple[int, int]] = {}
     for at, rule in _hits(buf, n):
-        key = (id(rule), at)
-        if key in seen:
+        start, end = last.get(id(rule), (-1, -1))
+        if start <= at < end or at == start:
             continue
-        seen.add(key)
         hi = min(n, at + rule.after)
         if rule.before:
             matches: Iterable[re.Match[bytes]] = rule.pattern.finditer(
@@ -572,7 +584,9 @@ def find_secrets_bytes(data: Buffer) -> list[Found]:
         else:
             match = rule.pattern.match(buf, at, hi)
             matches = () if match is None else (match,)
+        last[id(rule)] = (at, at + 1)
         for m in matches:
+            last[id(rule)] = (min(at, m.start()), max(at + 1, m.end()))
             found.update(f for f in rule.emit(buf, m, n) if not _in_mask(buf, f.start))
     return resolve_overlaps(found)
 

@@ -94,7 +94,7 @@ class KnownMaterial:
     pickled.
     """
 
-    __slots__ = ("_count", "_digest_key", "_grams", "_needles", "_seen")
+    __slots__ = ("_count", "_digest_key", "_gram_set", "_grams", "_needles", "_seen")
 
     def __init__(self) -> None:
         self._digest_key = os.urandom(32)  # dedupes materials without keeping them
@@ -102,6 +102,7 @@ class KnownMaterial:
         self._count = 0
         self._needles: dict[bytes, int] = {}
         self._grams: dict[int, list[tuple[int, int]]] = {}  # 8-byte window -> (needle, offset)
+        self._gram_set: set[int] = set()
 
     def add(self, material: bytes | bytearray | memoryview | Secret) -> None:
         """Register `material` (shorter than 16 bytes is ignored: it would match noise).
@@ -166,6 +167,7 @@ class KnownMaterial:
         self._count = 0
         self._needles.clear()
         self._grams.clear()
+        self._gram_set.clear()
 
     def __len__(self) -> int:
         """The number of distinct materials (and private keys) registered."""
@@ -222,16 +224,16 @@ class KnownMaterial:
         for offset in range(len(needle) - _GRAM + 1):
             gram = int.from_bytes(needle[offset : offset + _GRAM], sys.byteorder)
             self._grams.setdefault(gram, []).append((nid, offset))
+            self._gram_set.add(gram)
 
     def _find(self, buf: bytes | bytearray | memoryview | mmap.mmap) -> list[Found]:
         n = len(buf)
         needles = list(self._needles)
-        grams = self._grams.keys()
         spans: set[tuple[int, int]] = set()
         usable = n - n % _GRAM
         for base in range(0, usable, _CHUNK):
             words = memoryview(bytes(buf[base : min(usable, base + _CHUNK)])).cast("Q").tolist()
-            for gram in grams & set(words):
+            for gram in self._gram_set.intersection(words):
                 index = -1
                 while True:
                     try:
