@@ -195,3 +195,25 @@ def test_rule_registration_checks_codes_and_names() -> None:
             nodes=(ast.Call,),
             requires=[[]],
         )
+
+
+def test_walk_is_the_subtree_in_source_order_without_contexts_and_operators() -> None:
+    ctx = context("def f(a):\n    x = a + 1\n    def g():\n        return x\n    return g\n")
+    function = ctx.by_type[ast.FunctionDef][0]
+    expected = [
+        n for n in ast.walk(function) if not isinstance(n, ast.expr_context | ast.operator)
+    ]
+    assert sorted(map(id, ctx.walk(function))) == sorted(map(id, expected))
+    assert ctx.walk(function)[0] is function
+    names = [n.id for n in ctx.walk(function) if isinstance(n, ast.Name)]
+    assert names == ["x", "a", "x", "g"]
+    own = [type(n).__name__ for n in ctx.scope_nodes(function) if isinstance(n, ast.stmt)]
+    assert own == ["Assign", "FunctionDef", "Return"]
+
+
+def test_qualname_is_memoized_per_node() -> None:
+    ctx = context("import hmac as h\nh.new(k, m, 'sha256')\n")
+    call = ctx.by_type[ast.Call][0]
+    assert ctx.call_name(call) == "hmac.new"
+    assert ctx.call_name(call) == "hmac.new"
+    assert ctx.qualname(None) is None

@@ -91,6 +91,7 @@ class XaesKey:
     def __init__(self, key: bytes, header: bytes = b"") -> None:
         if len(key) != KEY_SIZE:
             raise ValueError("XAES-256-GCM keys are 32 bytes")
+        # cryptorails: ignore[CR0711] single-block AES steps of the C2SP XAES-256-GCM KDF
         self._ecb = Cipher(algorithms.AES(key), modes.ECB()).encryptor()  # noqa: S305 - single-block KDF steps, see module doc
         l_block = int.from_bytes(self._ecb.update(bytes(16)), "big")
         k1 = (l_block << 1) & ((1 << 128) - 1)

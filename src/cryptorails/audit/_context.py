@@ -61,6 +61,15 @@ class FileContext:
             lambda: defaultdict(list)
         )
         self.by_type: dict[type[ast.AST], list[ast.AST]] = defaultdict(list)
+        # Preorder of every indexed node and each node's position and subtree size, so
+        # `walk(node)` is a list slice instead of a generator walk.
+        self._order: list[ast.AST] = []
+        self._position: dict[ast.AST, int] = {}
+        self._size: list[int] = []
+        self._qualnames: dict[ast.AST, str | None] = {}
+        self._params: dict[ast.AST, frozenset[str]] = {}
+        self.cache: dict[object, object] = {}
+        """Free for rules: memoize per-file work here (key by rule code and node)."""
         self._index()
 
     # -- indexing -------------------------------------------------------------------
@@ -74,11 +83,14 @@ class FileContext:
         handlers, scopes, ast_type = _HANDLERS, _SCOPE_TYPES, ast.AST
         stack: list[tuple[ast.AST, Scope]] = [(self.tree, self.tree)]
         pop, push = stack.pop, stack.append
+        order, position = self._order, self._position
         while stack:
             node, scope = pop()
             cls = node.__class__
             scope_of[node] = scope
             by_type[cls].append(node)
+            position[node] = len(order)
+            order.append(node)
             handler = handlers.get(cls)
             if handler is not None:
                 handler(self, node, scope)
@@ -94,6 +106,10 @@ class FileContext:
                 parents[child] = node
                 # Defaults and decorators are evaluated in the enclosing scope.
                 push((child, scope if inner is not scope and _outside(node, child) else inner))
+        size = [1] * len(order)
+        for i in range(len(order) - 1, 0, -1):
+            size[position[parents[order[i]]]] += size[i]
+        self._size = size
         # `global x` may come after (or in another function than) a binding of x: move
         # the bindings of names declared global to the module once everything is seen.
         for declared_in, names in self.globals_declared.items():
@@ -197,6 +213,24 @@ class FileContext:
             scope = self.scope_of.get(scope)
         return None
 
+    def walk(self, node: ast.AST) -> list[ast.AST]:
+        """`node` and every node below it, in source order (like `ast.walk`, but a list,
+        without expression contexts and operators, and much faster)."""
+        i = self._position.get(node)
+        if i is None:
+            return list(ast.walk(node))  # a node built by a rule, not from this file
+        return self._order[i : i + self._size[i]]
+
+    def scope_nodes(self, scope: ast.AST) -> list[ast.AST]:
+        """The nodes whose scope is `scope` (a function, class, lambda or the module):
+        its own body, without the insides of nested functions and classes. Cached."""
+        key = ("scope_nodes", scope)
+        found = self.cache.get(key)
+        if found is None:
+            scope_of = self.scope_of
+            found = self.cache[key] = [n for n in self.walk(scope) if scope_of.get(n) is scope]
+        return found  # type: ignore[return-value]
+
     def line_text(self, line: int) -> str:
         if self._lines is None:
             self._lines = self.source.splitlines()
@@ -215,7 +249,13 @@ class FileContext:
         class's ``self.x = ...`` assignments. Names that resolve to nothing known are
         returned as written (``print``, ``request.headers.get``).
         """
-        return self._qualname(expr, 0)
+        if expr is None:
+            return None
+        try:
+            return self._qualnames[expr]
+        except KeyError:
+            found = self._qualnames[expr] = self._qualname(expr, 0)
+            return found
 
     def _qualname(self, expr: ast.AST | None, depth: int) -> str | None:
         if isinstance(expr, ast.Name):
@@ -258,7 +298,7 @@ class FileContext:
         return (
             scope is not None
             and not isinstance(scope, ast.Module)
-            and (name.id in self.assigned.get(scope, {}) or name.id in _params(scope))
+            and (name.id in self.assigned.get(scope, {}) or name.id in self.params(scope))
         )
 
     # -- data flow ------------------------------------------------------------------
@@ -271,10 +311,17 @@ class FileContext:
             found = self.assigned.get(scope, {}).get(name.id)
             if found:
                 return found
-            if isinstance(scope, ast.Module) or name.id in _params(scope):
+            if isinstance(scope, ast.Module) or name.id in self.params(scope):
                 return []
             scope = self.scope_of.get(scope)
         return []
+
+    def params(self, scope: ast.AST) -> frozenset[str]:
+        """The parameter names of a function or lambda (empty for other scopes)."""
+        found = self._params.get(scope)
+        if found is None:
+            found = self._params[scope] = _params(scope)
+        return found
 
     def self_attribute(self, attr: ast.Attribute) -> list[ast.AST]:
         cls = self.enclosing_class(attr)
@@ -510,10 +557,10 @@ def _all_args(function: FunctionNode | ast.Lambda) -> list[ast.arg]:
     return [*a.posonlyargs, *a.args, *a.kwonlyargs, *extra]
 
 
-def _params(scope: ast.AST) -> set[str]:
+def _params(scope: ast.AST) -> frozenset[str]:
     if isinstance(scope, _FUNCS_OR_LAMBDA):
-        return {a.arg for a in _all_args(scope)}
-    return set()
+        return frozenset(a.arg for a in _all_args(scope))
+    return frozenset()
 
 
 def _returns(function: FunctionNode) -> list[ast.AST]:
