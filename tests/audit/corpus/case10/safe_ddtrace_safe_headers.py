@@ -1,0 +1,10 @@
+# expect: none
+"""Datadog tracing configuration for the billing API."""
+
+from ddtrace import config, patch
+
+patch(flask=True, requests=True, psycopg=True)
+
+config.flask["service_name"] = "billing-api"
+config.trace_headers(["x-request-id", "user-agent", "x-forwarded-proto"])
+config.flask.http.trace_query_string = False
