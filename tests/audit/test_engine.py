@@ -200,9 +200,7 @@ def test_rule_registration_checks_codes_and_names() -> None:
 def test_walk_is_the_subtree_in_source_order_without_contexts_and_operators() -> None:
     ctx = context("def f(a):\n    x = a + 1\n    def g():\n        return x\n    return g\n")
     function = ctx.by_type[ast.FunctionDef][0]
-    expected = [
-        n for n in ast.walk(function) if not isinstance(n, ast.expr_context | ast.operator)
-    ]
+    expected = [n for n in ast.walk(function) if not isinstance(n, ast.expr_context | ast.operator)]
     assert sorted(map(id, ctx.walk(function))) == sorted(map(id, expected))
     assert ctx.walk(function)[0] is function
     names = [n.id for n in ctx.walk(function) if isinstance(n, ast.Name)]
