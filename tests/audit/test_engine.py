@@ -215,3 +215,27 @@ def test_qualname_is_memoized_per_node() -> None:
     assert ctx.call_name(call) == "hmac.new"
     assert ctx.call_name(call) == "hmac.new"
     assert ctx.qualname(None) is None
+
+
+def test_method_arguments_come_only_from_calls_that_can_reach_that_class() -> None:
+    ctx = context(
+        "class A:\n"
+        "    def seal(self, n):\n"
+        "        return n\n"
+        "class B:\n"
+        "    def seal(self, n):\n"
+        "        return n\n"
+        "    def go(self):\n"
+        "        return self.seal(2)\n"
+        "A().seal(1)\n"
+        "a = A()\n"
+        "a.seal(3)\n"
+        "other.seal(4)\n"
+    )
+    values = {}
+    for method in ctx.functions["seal"]:
+        owner = ctx.scope_of[method]
+        assert isinstance(owner, ast.ClassDef)
+        found = ctx.argument_values(method, method.args.args[1])
+        values[owner.name] = sorted(v.value for v in found if isinstance(v, ast.Constant))
+    assert values == {"A": [1, 3], "B": [2]}

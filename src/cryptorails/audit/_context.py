@@ -343,6 +343,8 @@ class FileContext:
         index = positional.index(arg) if arg in positional else None
         method = _is_method(self, function)
         calls = (self.calls_by_attr if method else self.calls_by_name).get(function.name, [])
+        if method:
+            calls = [c for c in calls if self._may_call_method(c, function)]
         for call in calls:
             offset = index
             if method and offset is not None:
@@ -363,6 +365,21 @@ class FileContext:
             if kwarg is arg and default is not None:
                 out.append(default)
         return out
+
+    def _may_call_method(self, call: ast.Call, method: FunctionNode) -> bool:
+        """Whether ``x.name(...)`` may call `method`: when several classes of the module
+        define a method of that name, only calls through ``self``/``cls`` inside the
+        method's own class, or through an instance of that class, count."""
+        owners = [f for f in self.functions.get(method.name, []) if _is_method(self, f)]
+        if len(owners) <= 1:
+            return True
+        cls = self.scope_of.get(method)
+        func = call.func
+        assert isinstance(func, ast.Attribute)
+        base = func.value
+        if isinstance(base, ast.Name) and base.id in ("self", "cls"):
+            return self.enclosing_class(call) is cls
+        return isinstance(cls, ast.ClassDef) and self.qualname(base) == cls.name
 
     def local_function(self, call: ast.Call) -> FunctionNode | None:
         """The function of this module that `call` invokes, when that is unambiguous."""
