@@ -239,3 +239,37 @@ def test_method_arguments_come_only_from_calls_that_can_reach_that_class() -> No
         found = ctx.argument_values(method, method.args.args[1])
         values[owner.name] = sorted(v.value for v in found if isinstance(v, ast.Constant))
     assert values == {"A": [1, 3], "B": [2]}
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        b"x = 1\n",
+        b"import hmac\nsig = hmac.new(k, m, 'sha256').digest()\nif sig == expected: pass\n",
+        b"nonce = int(time.time()).to_bytes(12, 'big')\nAESGCM(k).encrypt(nonce, d, None)\n",
+        b"requests.get(url, verify=False)\nctx.check_hostname = False\n",
+        b"# cryptorails: ignore[CR0501]\nTOKEN_URL = 'https://x'\n",
+        b"tar -czf backup.tar.gz /var/lib/app  # pg_dump sentry_sdk send_default_pii=True\n",
+    ],
+)
+def test_the_prefilter_selects_exactly_the_rules_whose_words_occur(source: bytes) -> None:
+    from cryptorails.audit._engine import Prefilter
+
+    rules = list(all_rules().values())
+    lowered = source.lower()
+    expected = [r.code for r in rules if r.could_match(lowered)]
+    assert [r.code for r in Prefilter(rules).select(lowered)] == expected
+
+
+def test_the_prefilter_agrees_with_the_rules_words_on_real_files() -> None:
+    from cryptorails.audit._engine import Prefilter
+
+    rules = list(all_rules().values())
+    prefilter = Prefilter(rules)
+    root = Path(__file__).parents[2]
+    files = [*root.glob("src/**/*.py"), *root.glob("tests/audit/**/*.py")]
+    assert len(files) > 300
+    for path in files:
+        lowered = path.read_bytes().lower()
+        expected = [r.code for r in rules if r.could_match(lowered)]
+        assert [r.code for r in prefilter.select(lowered)] == expected, path

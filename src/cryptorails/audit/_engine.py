@@ -99,12 +99,67 @@ def _excluded(rel: Path, patterns: Sequence[str]) -> bool:
     return any(fnmatch.fnmatchcase(text, p) or fnmatch.fnmatchcase(rel.name, p) for p in patterns)
 
 
+_WORD = re.compile(rb"[a-z0-9_]+")
+
+
+class Prefilter:
+    """Which rules can fire in a file, decided from its text before any parsing.
+
+    Each rule needs some words (`Rule.requires`, a conjunction of alternatives). Testing
+    hundreds of words against every file one by one costs more than parsing, so the file
+    is reduced once to its distinct identifier-like tokens (``[a-z0-9_]+`` runs, joined),
+    usually a small fraction of its size. A word made only of those characters occurs in
+    the file exactly when it occurs in that string; any other word is looked for in the
+    whole text, and only when its longest identifier-like part occurs at all. Words are
+    checked lazily, at most once per file.
+    """
+
+    def __init__(self, rules: Sequence[Rule]) -> None:
+        self._rules = [(r, r.requires) for r in rules]
+        self._core: dict[bytes, bytes | None] = {}
+        for rule in rules:
+            for group in rule.requires:
+                for word in group:
+                    runs = _WORD.findall(word)
+                    self._core[word] = max(runs, key=len) if runs else None
+
+    def select(self, lowered: bytes) -> list[Rule]:
+        tokens = b" ".join(set(_WORD.findall(lowered)))
+        core = self._core
+        memo: dict[bytes, bool] = {}
+
+        def has(word: bytes) -> bool:
+            found = memo.get(word)
+            if found is None:
+                part = core[word]
+                if part == word:
+                    found = word in tokens
+                elif part is not None and part not in tokens:
+                    found = False
+                else:
+                    found = word in lowered
+                memo[word] = found
+            return found
+
+        return [rule for rule, cnf in self._rules if all(any(map(has, g)) for g in cnf)]
+
+
+_PREFILTERS: dict[tuple[str, ...], Prefilter] = {}
+
+
+def _prefilter(rules: Sequence[Rule]) -> Prefilter:
+    key = tuple(r.code for r in rules)
+    found = _PREFILTERS.get(key)
+    if found is None:
+        found = _PREFILTERS[key] = Prefilter(rules)
+    return found
+
+
 def check_source(source: bytes, path: str, rules: Sequence[Rule]) -> FileResult:
     """Run `rules` over one file's source. Never raises for bad input: a file that cannot
     be parsed gives a warning and no findings."""
     result = FileResult()
-    lowered = source.lower()
-    active = [r for r in rules if r.could_match(lowered)]
+    active = _prefilter(rules).select(source.lower())
     if not active:
         return result
     if len(source) > _MAX_SOURCE_BYTES:
