@@ -8,8 +8,9 @@ from textwrap import dedent
 
 import pytest
 
+from cryptorails.audit import all_rules
 from cryptorails.audit._context import FileContext
-from cryptorails.audit.rules._backup import is_key_path, path_text
+from cryptorails.audit.rules._backup import _commands, _text, is_key_path, path_text
 
 from .conftest import run
 
@@ -384,3 +385,74 @@ CR0902_QUIET = [
 @pytest.mark.parametrize("source", CR0902_QUIET)
 def test_cr0902_quiet(source: str) -> None:
     assert lines(source, "CR0902") == []
+
+
+# -- prefilters ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        'subprocess.run(["tar", "czf", "/backups/a.tgz", "/etc/app/keys"], check=True)',
+        'os.system("tar czf /backups/a.tgz /etc/app/server.key")',
+        'subprocess.run("/usr/bin/gtar -czf /backups/a.tgz /root/.ssh", shell=True)',
+        'subprocess.run(["zip", "-r", "/backups/a.zip", "/etc/ssl/private"])',
+        'subprocess.run(["7z", "a", "/backups/a.7z", "/srv/app/secrets"])',
+        'subprocess.run(["rsync", "-a", "/etc/app/keys/", "backup:/srv/"])',
+        'subprocess.run("tar\\tczf /backups/a.tgz /srv/kek.bin", shell=True)',
+        # The archiver under a name whose value the engine cannot see.
+        'tar = find_tool()\nsubprocess.run([tar, "czf", "/backups/a.tgz", "/etc/app/keys"])',
+    ],
+)
+def test_cr0902_archiver_commands_pass_the_prefilter(command: str) -> None:
+    source = "import os, subprocess\nfrom tools import find_tool\n" + command + "\n"
+    assert len(lines(source, "CR0902")) == 1
+
+
+def test_cr0902_prefilter_covers_every_key_path_word() -> None:
+    key_words = [w.decode() for w in all_rules()["CR0902"].requires[-1]]
+    names = [
+        *_text._KEY_DIRS,
+        *(f"a{ext}" for ext in _text._KEY_EXTS),
+        "id_rsa",
+        "id_dsa",
+        "id_ecdsa",
+        "id_ed25519",
+        ".env",
+        ".env.local",
+        ".netrc",
+        ".pgpass",
+        ".htpasswd",
+        "secring.gpg",
+        "credentials.json",
+        "service-account-1.json",
+        "secrets.yaml",
+        "kek",
+        "master.key",
+        "private-key.bin",
+        "ssl/private",
+    ]
+    assert all(is_key_path(n) for n in names)
+    assert [n for n in names if not any(w in n.lower() for w in key_words)] == []
+
+
+def test_cr0901_prefilter_names_every_dump_tool() -> None:
+    groups = [[w.decode() for w in g] for g in all_rules()["CR0901"].requires]
+    tools = [*_commands._DUMP_TOOLS, "redis-cli --rdb", "sqlite3 app.db .backup"]
+    assert [t for t in tools if not all(any(w in t for w in g) for g in groups)] == []
+
+
+def test_cr0901_runner_held_in_a_self_attribute() -> None:
+    # The cheap name tests must not skip `self.x(...)`: the engine resolves it to what x
+    # was assigned (here subprocess.run), not to "x".
+    source = """
+    import subprocess
+
+    class Backups:
+        def __init__(self):
+            self.sh = subprocess.run
+
+        def nightly(self):
+            self.sh(["pg_dump", "-f", "/backups/db.dump", "app"], check=True)
+    """
+    assert lines(source, "CR0901") == [9]

@@ -7,6 +7,8 @@ from textwrap import dedent
 
 import pytest
 
+from cryptorails.audit import all_rules
+from cryptorails.audit.rules import cr1003_verification_flag_without_expiry as cr1003
 from cryptorails.audit.rules._observability import captured_credentials
 
 from .conftest import run
@@ -253,6 +255,51 @@ def test_cr1003_skips_test_modules_and_non_settings_classes() -> None:
     assert lines(settings, "CR1003") == [3]
 
 
+@pytest.mark.parametrize(
+    ("path", "found"),
+    [
+        ("tests/test_webhooks.py", []),
+        ("app/webhooks_test.py", []),
+        ("app/settings/testing.py", []),
+        ("project/tests/settings.py", []),  # test settings: directly in a tests folder
+        ("app/settings.py", [1]),
+        # Where the checkout lives says nothing about the module.
+        ("/home/ci/test/checkout/app/settings.py", [1]),
+        ("/srv/tests/builds/service/config.py", [1]),
+        ("app/latest.py", [1]),
+        ("app/ab_testing.py", [1]),
+        ("app/tests.py", []),
+    ],
+)
+def test_cr1003_test_modules_by_their_own_name_and_folder(path: str, found: list[int]) -> None:
+    assert lines("SKIP_WEBHOOK_VERIFY = True\n", "CR1003", path=path) == found
+
+
+def test_cr1003_skips_modules_importing_a_test_framework() -> None:
+    source = """
+    import pytest
+
+    INSECURE = True
+    """
+    assert lines(source, "CR1003", path="app/fixtures/settings.py") == []
+    assert lines(source.replace("pytest", "pydantic"), "CR1003", path="app/settings.py") == [4]
+
+
+def test_cr1003_prefilter_words_cover_every_check_word() -> None:
+    # The prefilter must be a necessary condition: every word that can make a name a
+    # switched-off check contains one of the words of its second group.
+    stems = [w.decode() for w in all_rules()["CR1003"].requires[1]]
+    vocabulary = (
+        cr1003._CHECKS
+        | cr1003._UNCHECKED
+        | cr1003._BAD_INPUTS
+        | cr1003._VERIFY_WORDS
+        | cr1003._CRYPTO_CHECKS
+        | {"signed"}  # "allow self signed"
+    )
+    assert [w for w in sorted(vocabulary) if not any(s in w for s in stems)] == []
+
+
 def test_cr1003_inline_options_are_use_sites() -> None:
     source = """
     import jwt
@@ -312,3 +359,13 @@ def test_cr1001_presence_tests_and_cookies() -> None:
         span.set_attribute("auth", request.headers.get("Authorization") or "")
     """
     assert lines(source, "CR1001") == [3, 6]
+
+
+def test_cr1001_credential_header_keys_without_the_word_header() -> None:
+    source = """
+    def hook(span, api_key, token):
+        span.set_attribute("x-api-key", api_key)
+        span.set_tag("X_AUTH_TOKEN", token)
+        span.set_attribute("x-request-id", token)
+    """
+    assert lines(source, "CR1001") == [3, 4]

@@ -32,6 +32,10 @@ def lines(source: str, code: str) -> list[int]:
         "account",
         "company_uuid",
         "user_org",
+        # The tenant header: FastAPI's `x_tenant_id: str = Header()`, Django's META key.
+        "x_tenant_id",
+        "x_org",
+        "http_x_workspace_id",
     ],
 )
 def test_tenant_names(name: str) -> None:
@@ -49,6 +53,8 @@ def test_tenant_names(name: str) -> None:
         "org_key",
         "accounting",
         "tenant_keys",
+        "x_tenant_key",
+        "http_x_request_id",
         None,
         "",
     ],
@@ -127,9 +133,22 @@ SECRETBOX_AND_ATTRIBUTE_TENANT = """
 """
 
 
+TENANT_HEADER_PARAMETER = """
+    import os
+    from cryptography.fernet import Fernet
+    from fastapi import Header
+
+    FERNET = Fernet(os.environ["NOTES_KEY"])
+
+    async def create_note(body: bytes, x_org_id: str = Header()) -> bytes:
+        return FERNET.encrypt(body)
+"""
+
+
 @pytest.mark.parametrize(
     ("source", "line"),
     [
+        (TENANT_HEADER_PARAMETER, 9),
         (MULTIFERNET, 8),
         (HAZMAT_CIPHER, 9),
         (CLASS_ATTRIBUTE_KEY, 10),
@@ -353,6 +372,27 @@ CR0802_QUIET = [
         nonce = os.urandom(12)
         return nonce + ChaCha20Poly1305(key).encrypt(nonce, data, f"user:{user_id}".encode())
     """,
+    # The plaintext is a token built around the id (a dataclass, json, a helper).
+    """
+    import json, os
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    def invite(key, org_id, email):
+        nonce = os.urandom(12)
+        token = json.dumps(Invite(org_id=org_id, email=email).as_dict()).encode()
+        return nonce + AESGCM(key).encrypt(nonce, token, None)
+    """,
+    """
+    import os
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    def _payload(user_id):
+        return f"reset:{user_id}".encode()
+
+    def reset_token(key, user_id):
+        nonce = os.urandom(12)
+        return nonce + AESGCM(key).encrypt(nonce, _payload(user_id), None)
+    """,
 ]
 
 
@@ -385,3 +425,26 @@ def test_cr0802_associated_data_left_to_callers_elsewhere() -> None:
     """
     )
     assert lines(called_without, "CR0802") == [7]
+
+
+def test_cr0802_data_looked_up_by_the_id_does_not_carry_it() -> None:
+    # A per-tenant key, but the plaintext is the tenant's data, fetched by its id: the
+    # id is not inside it, so nothing binds the blob to where it is stored.
+    source = """
+    import json, os
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from app.kms import tenant_key
+    from app.usage import usage_for
+
+    def archive(tenant_id, store):
+        report = json.dumps(usage_for(tenant_id)).encode()
+        nonce = os.urandom(12)
+        store.put(tenant_id, nonce + AESGCM(tenant_key(tenant_id)).encrypt(nonce, report, None))
+    """
+    assert lines(source, "CR0802") == [10]
+    carried = source.replace("json.dumps(usage_for(tenant_id))", "json.dumps([tenant_id, 1])")
+    assert lines(carried, "CR0802") == []
+    encoded = source.replace("json.dumps(usage_for(tenant_id)).encode()", "tenant_id.encode()")
+    assert lines(encoded, "CR0802") == []
+    secret = source.replace("usage_for(tenant_id)", "tenant_id.secret")
+    assert lines(secret, "CR0802") == [10]

@@ -81,6 +81,7 @@ class FileContext:
         # singletons, not places in the source: they are not indexed.
         parents, scope_of, by_type = self.parents, self.scope_of, self.by_type
         handlers, scopes, ast_type = _HANDLERS, _SCOPE_TYPES, ast.AST
+        fields_of, list_type = _FIELDS, list
         stack: list[tuple[ast.AST, Scope]] = [(self.tree, self.tree)]
         pop, push = stack.pop, stack.append
         order, position = self._order, self._position
@@ -94,18 +95,29 @@ class FileContext:
             handler = handlers.get(cls)
             if handler is not None:
                 handler(self, node, scope)
-            inner: Scope = node if cls in scopes else scope  # type: ignore[assignment]
+            fields = fields_of.get(cls)
+            if fields is None:
+                fields = _fields(cls)
             children: list[ast.AST] = []
-            for name in _fields(cls):
+            for name in fields:
                 value = getattr(node, name, None)
-                if value.__class__ is list:
-                    children.extend(v for v in value if isinstance(v, ast_type))
+                if value.__class__ is list_type:
+                    children += value
                 elif isinstance(value, ast_type):
                     children.append(value)
-            for child in reversed(children):  # pushed reversed: visited in source order
-                parents[child] = node
-                # Defaults and decorators are evaluated in the enclosing scope.
-                push((child, scope if inner is not scope and _outside(node, child) else inner))
+            if not children:
+                continue
+            if cls in scopes:
+                for child in reversed(children):  # reversed: visited in source order
+                    if isinstance(child, ast_type):
+                        parents[child] = node
+                        # Defaults and decorators are evaluated in the enclosing scope.
+                        push((child, scope if _outside(node, child) else node))  # type: ignore[arg-type]
+            else:
+                for child in reversed(children):
+                    if isinstance(child, ast_type):  # lists may hold None or str
+                        parents[child] = node
+                        push((child, scope))
         size = [1] * len(order)
         for i in range(len(order) - 1, 0, -1):
             size[position[parents[order[i]]]] += size[i]

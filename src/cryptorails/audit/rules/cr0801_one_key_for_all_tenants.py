@@ -15,9 +15,9 @@ from cryptorails.audit.rules._tenancy import (
     cipher_constructors,
     cipher_keys,
     class_of,
+    flows_mention_tenant,
     is_shared_key,
     is_tenant_id,
-    mentions_tenant,
     plaintext_of,
     tenant_in_scope,
 )
@@ -34,7 +34,11 @@ _AAD_CALLS = frozenset({"update", "authenticate_additional_data"})
     severity=Severity.HIGH,
     cwe=653,
     nodes=(ast.Call,),
+    # Every encrypting method has "encrypt" in its name (rare in ordinary code, so it
+    # goes first); the cipher classes are AES*, ChaCha*, Fernet, SecretBox and Aead;
+    # a tenant name holds one of the tenant words ("org" also covers organization).
     requires=[
+        ["encrypt"],
         ["aes", "chacha", "fernet", "secretbox", "aead"],
         ["tenant", "account", "org", "customer", "workspace", "company"],
     ],
@@ -81,11 +85,11 @@ def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     func = node.func
     if not isinstance(func, ast.Attribute) or func.attr not in _ENCRYPTING:
         return
-    constructors = cipher_constructors(ctx, func.value)
-    if not constructors:
-        return
     tenant = tenant_in_scope(ctx, node)
-    if tenant is None or _tenant_bound(ctx, node, constructors):
+    if tenant is None:
+        return
+    constructors = cipher_constructors(ctx, func.value)
+    if not constructors or _tenant_bound(ctx, node, constructors):
         return
     for constructor in constructors:
         for key in cipher_keys(ctx, constructor):
@@ -110,18 +114,23 @@ def _tenant_bound(ctx: FileContext, call: ast.Call, constructors: list[ast.Call]
         where = AEAD_AAD.get(class_of(ctx, constructor) or "")
         if where is not None:
             aad = call_argument(call, *where)
-            if aad is not None and any(mentions_tenant(v) for v in ctx.walk_values(aad)):
+            if aad is not None and flows_mention_tenant(ctx, aad):
                 return True
-    # PyCryptodome `cipher.update(aad)` / hazmat `authenticate_additional_data(aad)`.
     function = ctx.enclosing_function(call)
-    if function is None:
-        return False
-    for sub in ast.walk(function):
-        if (
+    return function is not None and _aad_names_tenant(ctx, function)
+
+
+def _aad_names_tenant(ctx: FileContext, function: ast.AST) -> bool:
+    """Whether `function` gives a cipher associated data naming the tenant: PyCryptodome
+    `cipher.update(aad)` or hazmat `authenticate_additional_data(aad)` (memoized)."""
+    key = ("CR0801:aad-call", function)
+    found = ctx.cache.get(key)
+    if found is None:
+        found = ctx.cache[key] = any(
             isinstance(sub, ast.Call)
             and isinstance(sub.func, ast.Attribute)
             and sub.func.attr in _AAD_CALLS
-            and any(mentions_tenant(v) for arg in sub.args for v in ctx.walk_values(arg))
-        ):
-            return True
-    return False
+            and any(flows_mention_tenant(ctx, arg) for arg in sub.args)
+            for sub in ctx.walk(function)
+        )
+    return found is True

@@ -34,22 +34,23 @@ _UPLOADED_BACKUP = re.compile(r"backup|dump(?!s)|snapshot|\.sql$|\.bak$|\.rdb$|\
     severity=Severity.HIGH,
     cwe=312,
     nodes=(ast.Call,),
+    # Every backup this rule reports is made by one of the calls in the first groups
+    # (the dump tools' names hold "dump", "backup" or "rdb"; make_archive, copytree and
+    # copy are shutil's; sqlite's backup and iterdump and Django's dumpdata hold
+    # "backup" or "dump"), and its command, path or the names around it hold one of the
+    # words of the second group. The third names the calls exactly.
     requires=[
+        ["dump", "backup", "rdb", "tarfile", "zipfile", "shutil", "upload", "put_object"],
         [
-            "dump",
-            "backup",
-            "make_archive",
-            "tarfile",
-            "zipfile",
-            "copytree",
-            "shutil",
-            "upload",
-            "put_object",
-            "sqlite",
-            "--rdb",
-        ]
+            "dump", "backup", "sql", "archive", "snapshot", "bak", "rdb", "tarfile",
+            "zipfile", "make_archive", "copytree",
+        ],
+        [
+            "upload", "shutil", "sqlite3", "zipfile", "tarfile", "put_object", "pg_dump",
+            "mysqldump", "mongodump", "pg_basebackup", "mariadb-dump", "--rdb", "dumpdata",
+        ],
     ],
-)
+)  # fmt: skip
 def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     """Finds database dumps and data archives written without encryption.
 
@@ -108,11 +109,17 @@ def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
 
 
 def _creates_any(ctx: FileContext, call: ast.Call) -> bool:
+    """Whether the function around `call` makes a backup itself (then that backup is
+    the finding, not its upload)."""
     scope = scope_of_call(ctx, call)
-    return any(
-        isinstance(sub, ast.Call) and creates_backup(ctx, sub) is not None
-        for sub in ast.walk(scope)
-    )
+    key = ("CR0901:creates-any", scope)
+    found = ctx.cache.get(key)
+    if found is None:
+        found = ctx.cache[key] = any(
+            isinstance(sub, ast.Call) and creates_backup(ctx, sub) is not None
+            for sub in ctx.walk(scope)
+        )
+    return found is True
 
 
 def _uploaded_backup(ctx: FileContext, call: ast.Call) -> str | None:

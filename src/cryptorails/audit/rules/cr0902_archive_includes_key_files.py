@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import re
-import weakref
 from collections.abc import Iterator
 
 from cryptorails.audit._context import FileContext
@@ -17,6 +16,7 @@ from cryptorails.audit.rules._backup import (
     command_words,
     creates_backup,
     is_key_path,
+    on_self,
     path_text,
     scope_of_call,
 )
@@ -26,13 +26,29 @@ _ENCRYPTING = ("encrypt", "encrypt_and_digest", "encrypt_at_time", "encryptor")
 _BACKUP_FUNCTION = re.compile(r"backup|snapshot|(^|_)dump($|_)")
 _MEMBER_CALLS = {"add": (0, "name"), "write": (0, "filename"), "writestr": (0, "zinfo_or_arcname")}
 _COPIES = frozenset({"shutil.copy", "shutil.copy2", "shutil.copyfile", "shutil.copytree"})
+_PATH_CALLS = frozenset({"make_archive", *(c.rsplit(".", 1)[-1] for c in _COPIES)})
 _ARCHIVERS = frozenset({"tar", "gtar", "bsdtar", "zip", "7z", "rsync"})
 _EXCLUDING_KEYWORDS = frozenset({"filter", "exclude", "ignore", "exclude_patterns"})
 _MATCHERS = frozenset(
     {"endswith", "startswith", "fnmatch", "match", "ignore_patterns", "search", "is_relative_to"}
 )
 _PATH_BUILDERS = frozenset({"join", "Path", "PurePath", "PosixPath", "joinpath"})
-_key_paths_cache: weakref.WeakKeyDictionary[FileContext, list[str]] = weakref.WeakKeyDictionary()
+# What a file needs for this rule to fire. A live-key backup encrypts ("encrypt");
+# every other finding archives or copies a path that names key material (`is_key_path`:
+# the words of the last group) with tarfile/zipfile, shutil, or an archiver command
+# whose first word is "tar"/"zip"/... — a string (`"tar czf ..."`, `"/bin/tar"`) or a
+# name (`[tar, "-czf", ...]`), so the archiver is followed by a quote, a blank, an escape
+# or a comma. The first group is a cheap superset of the second.
+_ARCHIVER_FORMS = [f"{archiver}{after}" for archiver in ("tar", "zip") for after in "\"' \t\n\r,\\"]
+_REQUIRES = [
+    ["tar", "zip", "encrypt", "shutil", "7z", "rsync"],
+    ["encrypt", "tarfile", "zipfile", "shutil", "7z", "rsync", *_ARCHIVER_FORMS],
+    [
+        "key", "secret", "ssl", "pem", "ssh", "encrypt", "account", "credentials",
+        ".env", "kek", "p12", "pfx", "jks", "ppk", "p8", "id_rsa", "id_dsa", "id_ecdsa",
+        "id_ed25519", "netrc", "pgpass", "htpasswd", "secring", "gnupg",
+    ],
+]  # fmt: skip
 
 
 @rule(
@@ -42,21 +58,7 @@ _key_paths_cache: weakref.WeakKeyDictionary[FileContext, list[str]] = weakref.We
     severity=Severity.HIGH,
     cwe=538,
     nodes=(ast.Call,),
-    requires=[
-        [
-            "tarfile",
-            "zipfile",
-            "make_archive",
-            "copytree",
-            "shutil",
-            "tar",
-            "zip",
-            "rsync",
-            "backup",
-            "snapshot",
-            "dump",
-        ]
-    ],
+    requires=_REQUIRES,
 )
 def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     """Finds archives and backups that include key files or the key directory.
@@ -160,10 +162,14 @@ def _live_key_backup(ctx: FileContext, call: ast.Call) -> Iterator[Finding]:
 def _is_backup_function(ctx: FileContext, function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     if _BACKUP_FUNCTION.search(function.name.lower()):
         return True
-    return any(
-        isinstance(sub, ast.Call) and creates_backup(ctx, sub) is not None
-        for sub in ast.walk(function)
-    )
+    key = ("CR0902:backup-function", function)
+    found = ctx.cache.get(key)
+    if found is None:
+        found = ctx.cache[key] = any(
+            isinstance(sub, ast.Call) and creates_backup(ctx, sub) is not None
+            for sub in ctx.walk(function)
+        )
+    return found is True
 
 
 def _key_identities(ctx: FileContext, call: ast.Call) -> set[int]:
@@ -185,7 +191,10 @@ def _key_identities(ctx: FileContext, call: ast.Call) -> set[int]:
 def _archived_paths(ctx: FileContext, call: ast.Call) -> list[ast.expr]:
     """The source paths `call` puts into an archive or a backup copy."""
     func = call.func
-    name = ctx.call_name(call) or ""
+    if isinstance(func, ast.Attribute) and not on_self(func) and func.attr not in _PATH_CALLS:
+        name = ""  # a qualified name ends with the attribute: none of shutil's below
+    else:
+        name = ctx.call_name(call) or ""
     if isinstance(func, ast.Attribute) and func.attr in _MEMBER_CALLS:
         openers = [
             v for v in ctx.values(func.value) if isinstance(v, ast.Call) and archive_writer(ctx, v)
@@ -236,12 +245,12 @@ def _excludes_keys(ctx: FileContext, call: ast.Call) -> bool:
     against key names."""
     if any(k.arg in _EXCLUDING_KEYWORDS for k in call.keywords):
         return True
-    for sub in ast.walk(scope_of_call(ctx, call)):
+    for sub in ctx.walk(scope_of_call(ctx, call)):
         if isinstance(sub, ast.Compare) or (
             isinstance(sub, ast.Call)
             and (getattr(sub.func, "attr", None) or getattr(sub.func, "id", None)) in _MATCHERS
         ):
-            texts = [path_text(ctx, n) for n in ast.walk(sub) if isinstance(n, ast.Constant)]
+            texts = [path_text(ctx, n) for n in ctx.walk(sub) if isinstance(n, ast.Constant)]
         else:
             continue
         if any(is_key_path(t) or (t or "").strip("/") in ("key", "keys") for t in texts):
@@ -251,9 +260,10 @@ def _excludes_keys(ctx: FileContext, call: ast.Call) -> bool:
 
 def _key_paths(ctx: FileContext) -> list[str]:
     """Every path in the module that names key material, as text (cached per file)."""
-    cached = _key_paths_cache.get(ctx)
+    key = ("CR0902:key-paths",)
+    cached = ctx.cache.get(key)
     if cached is not None:
-        return cached
+        return cached  # type: ignore[return-value]
     found: list[str] = []
     for node_type in (ast.Constant, ast.JoinedStr, ast.BinOp, ast.Call):
         for node in ctx.by_type.get(node_type, ()):
@@ -271,7 +281,7 @@ def _key_paths(ctx: FileContext) -> list[str]:
                 and is_key_path(text)
             ):
                 found.append(text)
-    _key_paths_cache[ctx] = found
+    ctx.cache[key] = found
     return found
 
 

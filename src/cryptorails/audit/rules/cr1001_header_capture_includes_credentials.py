@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import re
-import weakref
 from collections.abc import Iterator
 
 from cryptorails.audit._context import FileContext
@@ -47,8 +46,6 @@ _KNOWN_HEADERS = frozenset(
         "x-auth-token",
     }
 )
-_sanitized_cache: weakref.WeakKeyDictionary[FileContext, list[str]] = weakref.WeakKeyDictionary()
-_redaction_cache: weakref.WeakKeyDictionary[FileContext, str] = weakref.WeakKeyDictionary()
 
 
 @rule(
@@ -58,22 +55,23 @@ _redaction_cache: weakref.WeakKeyDictionary[FileContext, str] = weakref.WeakKeyD
     severity=Severity.HIGH,
     cwe=532,
     nodes=(ast.Call, ast.Assign, ast.Dict),
+    # The capture settings (OpenTelemetry's variables and keyword arguments, Datadog's
+    # trace_headers and DD_TRACE_HEADER_TAGS) and the span/scope methods, first as a
+    # short gate (the five setters share "set_"), then exactly; and a header, cookie,
+    # request.META or credential header named somewhere (`_KNOWN_HEADERS`, with "_" or
+    # "-": a span attribute keyed "x-api-key" needs no other word).
     requires=[
+        ["set_", "capture_headers", "trace_header", "add_event", "log_kv"],
         [
-            "http_capture_headers",
-            "trace_headers",
-            "dd_trace_header_tags",
-            "set_attribute",
-            "set_tag",
-            "add_event",
-            "set_context",
-            "set_extra",
-            "set_data",
-            "log_kv",
+            "capture_headers", "trace_header", "set_attribute", "set_tag", "add_event",
+            "set_context", "set_extra", "set_data", "log_kv",
         ],
-        ["header", "cookie", "authorization", "meta"],
+        [
+            "header", "cookie", "authorization", "meta", "api-key", "api_key",
+            "auth-token", "auth_token",
+        ],
     ],
-)
+)  # fmt: skip
 def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     """Finds tracing set up to record Authorization, Cookie or every HTTP header.
 
@@ -122,12 +120,13 @@ def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     redacting = _module_redacts(ctx)
     if redacting == "exporter":
         return
-    if redacting is None:
+    env_named, capture_named = _named(ctx)
+    if redacting is None and env_named:
         for name, value in env_assignments(ctx, node):
             yield from _env_capture(ctx, name, value)
     if not isinstance(node, ast.Call):
         return
-    for keyword in node.keywords:
+    for keyword in node.keywords if capture_named else ():
         arg = keyword.arg or ""
         if arg.startswith(_CAPTURE_KW) and arg != _SANITIZE_KW:
             entries = string_list(ctx, keyword.value)
@@ -152,23 +151,41 @@ def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
         yield ctx.report(node, f"{func.attr} records {leak} in traces")
 
 
+def _named(ctx: FileContext) -> tuple[bool, bool]:
+    """Whether the module names a capture environment variable (OpenTelemetry's or
+    Datadog's), and whether it names OpenTelemetry's capture keyword arguments: without
+    the name in the source no assignment or argument can set them (memoized per file;
+    it spares the data flow on every dict, assignment and call of the module)."""
+    key = ("CR1001:named",)
+    found = ctx.cache.get(key)
+    if found is None:
+        lowered = ctx.source.lower()
+        capture = b"http_capture_headers" in lowered
+        found = ctx.cache[key] = (capture or b"dd_trace_header_tags" in lowered, capture)
+    return found  # type: ignore[return-value]
+
+
 def _module_redacts(ctx: FileContext) -> str | None:
     """``"exporter"`` when the module exports spans through cryptorails'
     `RedactingSpanExporter` (it masks credential attributes whatever put them there);
     ``"env"`` when it calls `safe_header_capture()`, which rewrites the capture and
     sanitize variables; else None."""
-    cached = _redaction_cache.get(ctx)
+    key = ("CR1001:redacts",)
+    cached = ctx.cache.get(key)
     if cached is None:
         cached = ""
-        for node in ctx.by_type.get(ast.Name, []) + ctx.by_type.get(ast.Attribute, []):
-            name = identifier(node) or ""
-            if name == "redacting_span_exporter":
-                cached = "exporter"
-                break
-            if name == "safe_header_capture":
-                cached = "env"
-        _redaction_cache[ctx] = cached
-    return cached or None
+        lowered = ctx.source.lower()
+        # identifier() snake-cases the camel-case class name.
+        if b"redacting" in lowered or b"safe_header_capture" in lowered:
+            for node in ctx.by_type.get(ast.Name, []) + ctx.by_type.get(ast.Attribute, []):
+                name = identifier(node) or ""
+                if name == "redacting_span_exporter":
+                    cached = "exporter"
+                    break
+                if name == "safe_header_capture":
+                    cached = "env"
+        ctx.cache[key] = cached
+    return cached or None  # type: ignore[return-value]
 
 
 def _env_capture(ctx: FileContext, name: str, value: ast.expr) -> Iterator[Finding]:
@@ -185,7 +202,8 @@ def _env_capture(ctx: FileContext, name: str, value: ast.expr) -> Iterator[Findi
 
 
 def _env_sanitized(ctx: FileContext) -> list[str]:
-    cached = _sanitized_cache.get(ctx)
+    key = ("CR1001:sanitized",)
+    cached: list[str] | None = ctx.cache.get(key)  # type: ignore[assignment]
     if cached is None:
         cached = []
         for node_type in (ast.Assign, ast.Dict, ast.Call):
@@ -193,7 +211,7 @@ def _env_sanitized(ctx: FileContext) -> list[str]:
                 for name, value in env_assignments(ctx, node):
                     if name == SANITIZE_ENV:
                         cached.extend(string_list(ctx, value) or [])
-        _sanitized_cache[ctx] = cached
+        ctx.cache[key] = cached
     return cached
 
 
@@ -343,7 +361,7 @@ def _filtered(ctx: FileContext, node: ast.AST) -> bool:
         ) and any(c.ifs for c in ancestor.generators):
             return True
         if isinstance(ancestor, ast.If | ast.IfExp | ast.While):
-            for sub in ast.walk(ancestor.test):
+            for sub in ctx.walk(ancestor.test):
                 if isinstance(sub, ast.Compare):
                     return True
                 if isinstance(sub, ast.Call) and identifier(sub.func) in (

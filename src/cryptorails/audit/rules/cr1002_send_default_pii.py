@@ -19,6 +19,7 @@ _SENTRY = frozenset(
         "sentry_sdk.client._Client",
     }
 )
+_SENTRY_ATTRS = frozenset(name.rsplit(".", 1)[-1] for name in _SENTRY)
 _SENSITIVE_PART = re.compile(r"header|cookie|authorization|user|ip_address|request", re.I)
 _SCRUBBING = re.compile(r"redact|mask|scrub|sanitiz|filter|strip|censor|remove|drop", re.I)
 
@@ -67,6 +68,13 @@ def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     - OWASP Logging Cheat Sheet (data to exclude)
     """
     assert isinstance(node, ast.Call)
+    func = node.func
+    if (
+        isinstance(func, ast.Attribute)
+        and func.attr not in _SENTRY_ATTRS
+        and not (isinstance(func.value, ast.Name) and func.value.id == "self")
+    ):
+        return  # a qualified name ends with the attribute (but `self.x` is x's value)
     if ctx.call_name(node) not in _SENTRY:
         return
     culprit = _pii_on(ctx, node)
@@ -118,7 +126,7 @@ def _scrubbed(ctx: FileContext, call: ast.Call) -> bool:
         functions.extend(ctx.functions.get(hook.id, []))
     for function in functions:
         touches = mutates = False
-        for sub in ast.walk(function):
+        for sub in ctx.walk(function):
             if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
                 touches = touches or _SENSITIVE_PART.search(sub.value) is not None
             elif isinstance(sub, ast.Delete):

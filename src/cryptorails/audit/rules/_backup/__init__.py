@@ -12,6 +12,7 @@ from cryptorails.audit.rules._backup._sites import (
 from cryptorails.audit.rules._backup._text import (
     is_key_path,
     last_name,
+    on_self,
     path_text,
     scope_of_call,
     strings_in,
@@ -27,6 +28,7 @@ __all__ = [
     "encrypted_nearby",
     "is_key_path",
     "last_name",
+    "on_self",
     "path_text",
     "scope_of_call",
     "strings_in",

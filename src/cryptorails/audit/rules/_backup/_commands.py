@@ -10,6 +10,7 @@ from cryptorails.audit._context import FileContext
 from cryptorails.audit._vocab import call_argument, identifier
 from cryptorails.audit.rules._backup._text import (
     last_name,
+    on_self,
     path_text,
     scope_of_call,
     strings_in,
@@ -79,10 +80,22 @@ _EXEC_STYLE = frozenset(
 # -- dumps and archives -------------------------------------------------------------------
 
 
+# The last part of every runner's name: an attribute call whose attribute is not one of
+# these (or a shell method) runs no command, whatever its receiver resolves to.
+_RUNNER_ATTRS = frozenset(n.rsplit(".", 1)[-1] for n in (*_RUNNERS, *_EXEC_STYLE))
+
+
 def _command_expressions(ctx: FileContext, call: ast.Call) -> list[ast.expr] | None:
     """The argument(s) holding the command of a direct command-running call."""
-    name = ctx.call_name(call) or ""
     func = call.func
+    if (
+        isinstance(func, ast.Attribute)
+        and not on_self(func)
+        and func.attr not in _RUNNER_ATTRS
+        and func.attr not in _SHELL_METHODS
+    ):
+        return None
+    name = ctx.call_name(call) or ""
     if name in _EXEC_STYLE:
         return list(call.args)
     if name in _RUNNERS:
@@ -113,21 +126,16 @@ def _forwarded(ctx: FileContext, expressions: list[ast.expr]) -> bool:
 def _through_helper(ctx: FileContext, call: ast.Call) -> tuple[list[ast.expr], ast.Call] | None:
     """For a call to a local helper that runs one of its parameters as a command
     (``def run(cmd): subprocess.run(cmd, check=True)``), the argument given for it."""
+    func = call.func
+    called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+    if called not in ctx.functions:
+        return None  # not a function of this module (cheap test before local_function)
     function = ctx.local_function(call)
     if function is None:
         return None
-    for sub in ast.walk(function):
-        if not isinstance(sub, ast.Call) or sub is call:
+    for sub, arg in _forwarding_runners(ctx, function):
+        if sub is call:
             continue
-        expressions = _command_expressions(ctx, sub)
-        if not expressions or not _forwarded(ctx, expressions):
-            continue
-        name = expressions[0]
-        assert isinstance(name, ast.Name)
-        found = ctx.parameter_of(name)
-        if found is None:
-            continue
-        _, arg = found
         positional = [*function.args.posonlyargs, *function.args.args]
         index = positional.index(arg) if arg in positional else None
         if index is not None and positional and positional[0].arg in ("self", "cls"):
@@ -135,6 +143,31 @@ def _through_helper(ctx: FileContext, call: ast.Call) -> tuple[list[ast.expr], a
         given = call_argument(call, index, arg.arg)
         return ([given], sub) if given is not None else None
     return None
+
+
+def _forwarding_runners(
+    ctx: FileContext, function: ast.FunctionDef | ast.AsyncFunctionDef
+) -> list[tuple[ast.Call, ast.arg]]:
+    """The command-running calls in `function` that run one of its parameters, with
+    that parameter (memoized per function: every call of the helper asks)."""
+    key = ("CR09:forwarding-runners", function)
+    cached = ctx.cache.get(key)
+    if cached is not None:
+        return cached  # type: ignore[return-value]
+    found: list[tuple[ast.Call, ast.arg]] = []
+    for sub in ctx.walk(function):
+        if not isinstance(sub, ast.Call):
+            continue
+        expressions = _command_expressions(ctx, sub)
+        if not expressions or not _forwarded(ctx, expressions):
+            continue
+        name = expressions[0]
+        assert isinstance(name, ast.Name)
+        param = ctx.parameter_of(name)
+        if param is not None:
+            found.append((sub, param[1]))
+    ctx.cache[key] = found
+    return found
 
 
 def command_words(ctx: FileContext, call: ast.Call) -> list[str] | None:
@@ -249,7 +282,12 @@ def _writes_file(ctx: FileContext, call: ast.Call, tool: str, words: list[str]) 
 def writes_output(ctx: FileContext, call: ast.Call) -> bool:
     """Whether the function around `call` writes or uploads something (a file write,
     ``copyfileobj``, an object-store upload)."""
-    return any(
-        isinstance(sub, ast.Call) and identifier(sub.func) in _WRITERS
-        for sub in ast.walk(scope_of_call(ctx, call))
-    )
+    scope = scope_of_call(ctx, call)
+    key = ("CR09:writes-output", scope)
+    found = ctx.cache.get(key)
+    if found is None:
+        found = ctx.cache[key] = any(
+            isinstance(sub, ast.Call) and identifier(sub.func) in _WRITERS
+            for sub in ctx.walk(scope)
+        )
+    return found is True

@@ -11,6 +11,7 @@ from cryptorails.audit._vocab import call_argument, identifier
 from cryptorails.audit.rules._backup._commands import dump_command, writes_output
 from cryptorails.audit.rules._backup._text import (
     last_name,
+    on_self,
     path_text,
     scope_of_call,
     strings_in,
@@ -63,7 +64,7 @@ def _archive_members(ctx: FileContext, opener: ast.Call) -> list[ast.Call]:
     """``.add``/``.write``/``.writestr`` calls on the archive `opener` creates."""
     scope = scope_of_call(ctx, opener)
     out: list[ast.Call] = []
-    for sub in ast.walk(scope):
+    for sub in ctx.walk(scope):
         if (
             isinstance(sub, ast.Call)
             and isinstance(sub.func, ast.Attribute)
@@ -96,12 +97,32 @@ def backup_context(ctx: FileContext, call: ast.Call) -> bool:
     return any(_BACKUP_WORDS.search(t) for t in texts)
 
 
+# The last part of the name of every call `creates_backup` recognizes besides commands.
+_CREATING_ATTRS = frozenset(
+    {
+        "open", "TarFile", "ZipFile", "make_archive", "copytree", "copy", "copy2",
+        "copyfile", "backup", "iterdump", "call_command",
+    }
+)  # fmt: skip
+
+
 def creates_backup(ctx: FileContext, call: ast.Call) -> str | None:
     """What backup `call` writes, described, or None if it writes none: a database
-    dump, an archive or copy of data, an SQLite backup."""
+    dump, an archive or copy of data, an SQLite backup (memoized per call)."""
+    key = ("CR09:creates-backup", call)
+    if key in ctx.cache:
+        return ctx.cache[key]  # type: ignore[return-value]
+    found = ctx.cache[key] = _creates_backup(ctx, call)
+    return found
+
+
+def _creates_backup(ctx: FileContext, call: ast.Call) -> str | None:
     tool = dump_command(ctx, call)
     if tool is not None:
         return f"{tool} writes a database dump"
+    func = call.func
+    if isinstance(func, ast.Attribute) and not on_self(func) and func.attr not in _CREATING_ATTRS:
+        return None  # a qualified name ends with the attribute: none of the below
     name = ctx.call_name(call) or ""
     if archive_writer(ctx, call) and backup_context(ctx, call):
         kind = "zip" if name.startswith("zipfile") else "tar"
@@ -140,17 +161,26 @@ def creates_backup(ctx: FileContext, call: ast.Call) -> str | None:
 # -- evidence of encryption ---------------------------------------------------------------
 
 
-def _docstrings(scope: ast.AST) -> set[int]:
+def _docstrings(ctx: FileContext, scope: ast.AST) -> set[int]:
     out: set[int] = set()
-    for node in ast.walk(scope):
+    for node in ctx.walk(scope):
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant | ast.JoinedStr):
-            out.update(id(n) for n in ast.walk(node.value))
+            out.update(id(n) for n in ctx.walk(node.value))
     return out
 
 
-def _encrypts(scope: ast.AST) -> bool:
-    skip = _docstrings(scope)
-    for node in ast.walk(scope):
+def _encrypts(ctx: FileContext, scope: ast.AST) -> bool:
+    """Whether `scope` encrypts (memoized per scope: every backup in it asks)."""
+    key = ("CR09:encrypts", scope)
+    found = ctx.cache.get(key)
+    if found is None:
+        found = ctx.cache[key] = _find_encryption(ctx, scope)
+    return found is True
+
+
+def _find_encryption(ctx: FileContext, scope: ast.AST) -> bool:
+    skip = _docstrings(ctx, scope)
+    for node in ctx.walk(scope):
         if isinstance(node, ast.Call):
             callee = node.func
             name = identifier(callee) or ""
@@ -161,7 +191,7 @@ def _encrypts(scope: ast.AST) -> bool:
             ):
                 return True
             if name in _LOGGING:
-                skip.update(id(n) for a in node.args for n in ast.walk(a))
+                skip.update(id(n) for a in node.args for n in ctx.walk(a))
         elif isinstance(node, ast.keyword) and node.arg and "encrypt" in node.arg.lower():
             return True
         elif isinstance(node, ast.Name | ast.Attribute):
@@ -185,12 +215,12 @@ def encrypted_nearby(ctx: FileContext, node: ast.AST) -> bool:
     upload with server-side encryption."""
     function = ctx.enclosing_function(node)
     if function is None:
-        return _encrypts(ctx.tree)
-    if _encrypts(function):
+        return _encrypts(ctx, ctx.tree)
+    if _encrypts(ctx, function):
         return True
     for call in _callers(ctx, function):
         outer = ctx.enclosing_function(call)
-        if outer is not None and outer is not function and _encrypts(outer):
+        if outer is not None and outer is not function and _encrypts(ctx, outer):
             return True
     return False
 

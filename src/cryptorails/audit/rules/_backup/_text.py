@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from cryptorails.audit._context import FileContext
 from cryptorails.audit._vocab import identifier
 
-__all__ = ["is_key_path", "last_name", "path_text", "scope_of_call", "strings_in"]
+__all__ = ["is_key_path", "last_name", "on_self", "path_text", "scope_of_call", "strings_in"]
 
 _KEY_DIRS = frozenset(
     {
@@ -52,6 +52,12 @@ def scope_of_call(ctx: FileContext, node: ast.AST) -> ast.AST:
 
 def last_name(name: str | None) -> str:
     return (name or "").rsplit(".", 1)[-1]
+
+
+def on_self(func: ast.Attribute) -> bool:
+    """Whether `func` is ``self.x``: its qualified name is that of what ``x`` was
+    assigned; any other attribute's ends with the attribute (a cheap test by name)."""
+    return isinstance(func.value, ast.Name) and func.value.id == "self"
 
 
 # -- text of expressions ----------------------------------------------------------------

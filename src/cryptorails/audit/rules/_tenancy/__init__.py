@@ -13,6 +13,7 @@ from cryptorails.audit.rules._tenancy._ciphers import (
 from cryptorails.audit.rules._tenancy._names import (
     carries_id,
     enclosing_scopes,
+    flows_mention_tenant,
     is_record_id,
     is_tenant_id,
     mentions_tenant,
@@ -28,6 +29,7 @@ __all__ = [
     "cipher_keys",
     "class_of",
     "enclosing_scopes",
+    "flows_mention_tenant",
     "is_record_id",
     "is_shared_key",
     "is_tenant_id",

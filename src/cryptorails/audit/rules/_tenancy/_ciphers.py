@@ -229,7 +229,7 @@ def _shared(ctx: FileContext, node: ast.AST, depth: int) -> bool | None:
     """True: one value for everyone; False: names the tenant; None: cannot tell."""
     if depth > 4:
         return None
-    if mentions_tenant(node):
+    if mentions_tenant(ctx, node):
         return False
     scope = ctx.scope_of.get(node)
     if isinstance(scope, ast.Module | ast.ClassDef):

@@ -13,6 +13,7 @@ from cryptorails.audit._vocab import identifier
 __all__ = [
     "carries_id",
     "enclosing_scopes",
+    "flows_mention_tenant",
     "is_record_id",
     "is_tenant_id",
     "mentions_tenant",
@@ -21,8 +22,11 @@ __all__ = [
 ]
 
 _TENANT_WORD = r"(tenant|account|org|organization|organisation|customer|workspace|company)"
+# An HTTP header names the tenant too: FastAPI's ``x_tenant_id: str = Header()`` and
+# Django's ``request.META["HTTP_X_TENANT_ID"]`` are the ``X-Tenant-ID`` header.
 _TENANT_ID = re.compile(
-    r"^(?:(?:current|active|request|req|owner|owning|target|parent|this|the|my|user|member)_)?"
+    r"^(?:http_)?(?:x_)?"
+    r"(?:(?:current|active|request|req|owner|owning|target|parent|this|the|my|user|member)_)?"
     + _TENANT_WORD
     + r"(?:_(?:id|uuid|pk|slug|name|code|ctx|context|obj|ref|info))?$"
 )
@@ -72,35 +76,54 @@ def is_record_id(name: str | None) -> bool:
     return _RECORD_ID.match(name) is not None and _NOT_RECORD.search(name) is None
 
 
-def _idents(node: ast.AST) -> Iterator[tuple[ast.AST, str]]:
-    for sub in ast.walk(node):
-        # identifier() names a subscript only by a constant key (row["tenant_id"]).
-        if isinstance(sub, ast.Name | ast.Attribute | ast.arg | ast.Subscript):
-            name = identifier(sub)
-            if name:
-                yield sub, name
+_IDENTIFIED = (ast.Name, ast.Attribute, ast.arg, ast.Subscript)
 
 
-def mentions_tenant(node: ast.AST) -> bool:
+def _name_of(node: ast.AST) -> str | None:
+    # identifier() names a subscript only by a constant key (row["tenant_id"]).
+    return identifier(node) if isinstance(node, _IDENTIFIED) else None
+
+
+def mentions_tenant(ctx: FileContext, node: ast.AST) -> bool:
     """Whether any name inside `node` (not following data flow) names a tenant."""
-    return any(is_tenant_id(name) for _, name in _idents(node))
+    return any(is_tenant_id(_name_of(sub)) for sub in ctx.walk(node))
+
+
+def flows_mention_tenant(ctx: FileContext, expr: ast.AST) -> bool:
+    """Whether a name inside `expr`, or inside what it flows from, names a tenant."""
+    return any(is_tenant_id(_name_of(sub)) for sub in ctx.walk_values(expr))
 
 
 _ID_SUFFIXES = ("_id", "_uuid", "_pk", "_slug")
 _ID_ATTRIBUTES = frozenset({"id", "pk", "uuid", "slug"})
+# Calls whose result holds their arguments (serialized, formatted, re-encoded or packed
+# into a container): an id passed to one of them is inside the plaintext. Any other
+# call (`snapshot_for(tenant_id)`, `repo.load(user_id)`) uses the id to look data up;
+# its result is that data, not the id.
+_KEEPS_ARGUMENTS = frozenset(
+    {
+        "str", "bytes", "bytearray", "repr", "format", "join", "encode", "dumps", "dump",
+        "packb", "pack", "dict", "list", "tuple", "set", "frozenset", "b64encode",
+        "urlsafe_b64encode", "standard_b64encode", "b32encode", "hexlify", "b2a_hex",
+        "to_bytes", "canonicalize", "model_dump_json", "model_dump", "asdict",
+    }
+)  # fmt: skip
 
 
 def carries_id(ctx: FileContext, expr: ast.AST, owner: Callable[[str], bool]) -> bool:
     """Whether `expr` (or what it flows from) contains an owner's id as a value —
-    ``tenant_id``, ``account.id``, ``row["user_id"]`` — rather than only the owner's
-    other attributes (``account.api_secret``)."""
+    ``tenant_id``, ``account.id``, ``row["user_id"]``, ``json.dumps({"user": user.id})``
+    — rather than only the owner's other attributes (``account.api_secret``) or data
+    looked up by the id (``snapshot_for(tenant_id)``)."""
     for node in _local_walk(ctx, expr):
         if not isinstance(node, ast.Name | ast.Attribute | ast.Subscript):
             continue
         parent = ctx.parent(node)
-        if (isinstance(parent, ast.Attribute | ast.Subscript) and parent.value is node) or (
-            isinstance(parent, ast.Call) and parent.func is node
-        ):
+        if (
+            isinstance(parent, ast.Attribute | ast.Subscript)
+            and parent.value is node
+            and not _reencoded(ctx, parent)
+        ) or (isinstance(parent, ast.Call) and parent.func is node):
             continue
         name = identifier(node)
         if not name:
@@ -116,10 +139,31 @@ def carries_id(ctx: FileContext, expr: ast.AST, owner: Callable[[str], bool]) ->
     return False
 
 
+def _reencoded(ctx: FileContext, attribute: ast.AST) -> bool:
+    """Whether `attribute` is a method of its value that keeps it (``tenant_id.encode()``:
+    the id itself, encoded), not one of its other attributes (``account.api_secret``)."""
+    call = ctx.parent(attribute)
+    return (
+        isinstance(attribute, ast.Attribute)
+        and isinstance(call, ast.Call)
+        and call.func is attribute
+        and attribute.attr in _KEEPS_ARGUMENTS
+    )
+
+
+def _keeps_arguments(call: ast.Call) -> bool:
+    func = call.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    # A class built from the id (`Claims(tenant_id=...)`) holds it as a field.
+    return name in _KEEPS_ARGUMENTS or name[:1].isupper()
+
+
 def _local_walk(ctx: FileContext, expr: ast.AST) -> Iterator[ast.AST]:
-    """Nodes of `expr` and of the local assignments its names come from. Unlike
-    `FileContext.walk_values` it does not jump from a parameter to call sites, which
-    the engine matches by method name alone (any ``.seal(...)`` in the module)."""
+    """Nodes of `expr` and of the local assignments its names come from, and of the
+    returns of this module's helpers it calls. Unlike `FileContext.walk_values` it does
+    not jump from a parameter to call sites, which the engine matches by method name
+    alone (any ``.seal(...)`` in the module), and it does not look into the arguments
+    of calls that only use them to look something up (see `_KEEPS_ARGUMENTS`)."""
     stack: list[tuple[ast.AST, int]] = [(expr, 0)]
     seen: set[int] = set()
     while stack and len(seen) < 500:
@@ -128,10 +172,28 @@ def _local_walk(ctx: FileContext, expr: ast.AST) -> Iterator[ast.AST]:
             continue
         seen.add(id(node))
         yield node
-        if isinstance(node, ast.Name) and depth < 4 and ctx.parameter_of(node) is None:
-            stack.extend((v, depth + 1) for v in ctx.assignments(node))
-        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+        if isinstance(node, ast.Name):
+            if depth < 4 and ctx.parameter_of(node) is None:
+                stack.extend((v, depth + 1) for v in ctx.assignments(node))
+        elif isinstance(node, ast.Call):
+            stack.append((node.func, depth))
+            if _keeps_arguments(node):
+                stack.extend((a, depth) for a in node.args)
+                stack.extend((k.value, depth) for k in node.keywords)
+            elif depth < 4:
+                helper = ctx.local_function(node)
+                if helper is not None:
+                    stack.extend((v, depth + 1) for v in _returns(ctx, helper))
+        elif not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
             stack.extend((child, depth) for child in ast.iter_child_nodes(node))
+
+
+def _returns(ctx: FileContext, function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.AST]:
+    return [
+        n.value
+        for n in ctx.scope_nodes(function)
+        if isinstance(n, ast.Return) and n.value is not None
+    ]
 
 
 def enclosing_scopes(
@@ -146,6 +208,22 @@ def enclosing_scopes(
     return out
 
 
+def _tenant_name_in(ctx: FileContext, function: ast.AST) -> str | None:
+    """The first name inside `function` (nested functions included) naming a tenant;
+    memoized per function."""
+    key = ("CR08:tenant-name", function)
+    if key in ctx.cache:
+        return ctx.cache[key]  # type: ignore[return-value]
+    found: str | None = None
+    for sub in ctx.walk(function):
+        name = _name_of(sub)
+        if is_tenant_id(name):
+            found = name
+            break
+    ctx.cache[key] = found
+    return found
+
+
 def tenant_in_scope(ctx: FileContext, node: ast.AST) -> str | None:
     """The name of a tenant parameter or attribute visible where `node` runs, if any.
 
@@ -156,9 +234,9 @@ def tenant_in_scope(ctx: FileContext, node: ast.AST) -> str | None:
     if not functions:
         return None
     for function in functions:
-        for _, name in _idents(function):
-            if is_tenant_id(name):
-                return name
+        found = _tenant_name_in(ctx, function)
+        if found is not None:
+            return found
     cls = ctx.enclosing_class(functions[-1])
     if cls is not None:
         names = [*ctx.self_attrs.get(cls, {}), *ctx.assigned.get(cls, {})]
@@ -175,6 +253,13 @@ def record_id_in_scope(ctx: FileContext, node: ast.AST) -> str | None:
     function = ctx.enclosing_function(node)
     if function is None:
         return None
+    key = ("CR08:record-id", function)
+    if key not in ctx.cache:
+        ctx.cache[key] = _record_id_in(ctx, function)
+    return ctx.cache[key]  # type: ignore[return-value]
+
+
+def _record_id_in(ctx: FileContext, function: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
     a = function.args
     params = [*a.posonlyargs, *a.args, *a.kwonlyargs]
     for arg in params:
@@ -185,7 +270,7 @@ def record_id_in_scope(ctx: FileContext, node: ast.AST) -> str | None:
         name = identifier(ast.Name(id=raw))
         if is_record_id(name):
             return name
-    for sub in ast.walk(function):
+    for sub in ctx.walk(function):
         if (
             isinstance(sub, ast.Attribute)
             and isinstance(sub.value, ast.Name)
