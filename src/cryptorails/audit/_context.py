@@ -225,6 +225,15 @@ class FileContext:
             scope = self.scope_of.get(scope)
         return None
 
+    @property
+    def lowered(self) -> bytes:
+        """The source in lower case (computed once)."""
+        found = self.cache.get("lowered")
+        if found is None:
+            found = self.cache["lowered"] = self.source.lower()
+        assert isinstance(found, bytes)
+        return found
+
     def walk(self, node: ast.AST) -> list[ast.AST]:
         """`node` and every node below it, in source order (like `ast.walk`, but a list,
         without expression contexts and operators, and much faster)."""

@@ -17,6 +17,7 @@ __all__ = [
     "BodyRead",
     "body_reads",
     "calls_in",
+    "calls_in_last_first",
     "is_verifier",
     "mac_messages",
     "parse_input",
@@ -56,15 +57,64 @@ _FORM_NAME = re.compile(r"(^|_)(form|params|query|args)($|_)")
 _FORMISH = frozenset({"form", "args", "values", "POST", "GET", "query_params", "query"})
 
 
-def calls_in(function: ast.AST) -> Iterator[ast.Call]:
-    """The calls of `function`'s own body (not of nested functions or classes)."""
-    stack = list(ast.iter_child_nodes(function))
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.Call):
-            yield node
-        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            stack.extend(ast.iter_child_nodes(node))
+_NESTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def calls_in(ctx: FileContext, function: ast.AST) -> list[ast.Call]:
+    """The calls of `function` itself (its body, decorators and defaults, and lambdas in
+    them; not nested functions or classes), in source order. Computed once per function."""
+    key = ("calls_in", function)
+    found = ctx.cache.get(key)
+    if found is None:
+        parents = ctx.parents
+        nested: set[ast.AST] = set()
+        out: list[ast.Call] = []
+        for node in ctx.walk(function)[1:]:
+            if parents.get(node) in nested:
+                nested.add(node)  # inside a nested function or class
+            elif isinstance(node, ast.Call):
+                out.append(node)
+            elif isinstance(node, _NESTED):
+                nested.add(node)
+        found = ctx.cache[key] = out
+    return found  # type: ignore[return-value]
+
+
+def calls_in_last_first(ctx: FileContext, function: ast.AST) -> list[ast.Call]:
+    """`calls_in` in the order a stack walk meets them (the last statement first), for the
+    places where the first match is what gets reported."""
+    key = ("calls_in_last_first", function)
+    found = ctx.cache.get(key)
+    if found is None:
+        out: list[ast.Call] = []
+        stack = _children(function)
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.Call):
+                out.append(node)
+            if not isinstance(node, _NESTED):
+                stack.extend(_children(node))
+        found = ctx.cache[key] = out
+    return found  # type: ignore[return-value]
+
+
+_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
+
+
+def _children(node: ast.AST) -> list[ast.AST]:
+    """`ast.iter_child_nodes` as a list, without the generator overhead."""
+    cls = node.__class__
+    fields = _FIELDS.get(cls)
+    if fields is None:
+        fields = _FIELDS[cls] = cls._fields
+    out: list[ast.AST] = []
+    for name in fields:
+        value = getattr(node, name, None)
+        if isinstance(value, ast.AST):
+            out.append(value)
+        elif isinstance(value, list):
+            out.extend(v for v in value if isinstance(v, ast.AST))
+    return out
 
 
 # Per-file memo of `is_verifier`: every function is asked about once per rule and again
@@ -110,7 +160,7 @@ def _is_verifier(function: ast.AST, ctx: FileContext, depth: int) -> bool:
     name = getattr(function, "name", "")
     if _VERIFIER_NAME.search(name.lower()):
         return True
-    for call in calls_in(function):
+    for call in calls_in(ctx, function):
         called = ctx.call_name(call) or ""
         if called.endswith(_COMPARES) or called.endswith(".verify"):
             return True
@@ -120,19 +170,40 @@ def _is_verifier(function: ast.AST, ctx: FileContext, depth: int) -> bool:
                 return True
         elif depth == 0 and helper is not function and is_verifier(helper, ctx, depth=1):
             return True
-    for node in ast.walk(function):
-        if isinstance(node, ast.Compare) and any(
-            isinstance(op, ast.Eq | ast.NotEq) for op in node.ops
-        ):
+    compares = _signature_compares(ctx)
+    return bool(compares) and any(node in compares for node in ctx.walk(function))
+
+
+def _signature_compares(ctx: FileContext) -> set[ast.AST]:
+    """The ``==``/``!=`` comparisons of the module that mention a signature, digest or
+    MAC (once per file: every function asks)."""
+    key = ("signature_compares",)
+    cached = ctx.cache.get(key)
+    if cached is not None:
+        return cached  # type: ignore[return-value]
+    found: set[ast.AST] = set()
+    for node in ctx.by_type.get(ast.Compare, ()):
+        assert isinstance(node, ast.Compare)
+        if any(isinstance(op, ast.Eq | ast.NotEq) for op in node.ops):
             text = ast.unparse(node).lower()
             if "sig" in text or "digest" in text or "hmac" in text or "mac" in text:
-                return True
-    return False
+                found.add(node)
+    ctx.cache[key] = found
+    return found
 
 
-def reserialized(expr: ast.AST, ctx: FileContext) -> Iterator[tuple[ast.Call, ast.expr]]:
+def reserialized(expr: ast.AST, ctx: FileContext) -> list[tuple[ast.Call, ast.expr]]:
     """(serializing call, serialized object) pairs among what `expr` flows from, where
-    the object is parsed data (or an opaque value), not a literal built in place."""
+    the object is parsed data (or an opaque value), not a literal built in place.
+    Computed once per expression (CR0301 and CR0302 both ask)."""
+    key = ("reserialized", expr)
+    found = ctx.cache.get(key)
+    if found is None:
+        found = ctx.cache[key] = list(_reserialized(expr, ctx))
+    return found  # type: ignore[return-value]
+
+
+def _reserialized(expr: ast.AST, ctx: FileContext) -> Iterator[tuple[ast.Call, ast.expr]]:
     for value in ctx.walk_values(expr):
         if not isinstance(value, ast.Call):
             continue
@@ -221,7 +292,15 @@ class BodyRead:
 
 def body_reads(expr: ast.AST, ctx: FileContext) -> list[BodyRead]:
     """The raw body reads (``request.body``, ``request.get_data()``,
-    ``await request.body()``) that `expr` flows from."""
+    ``await request.body()``) that `expr` flows from (once per expression)."""
+    key = ("body_reads", expr)
+    found = ctx.cache.get(key)
+    if found is None:
+        found = ctx.cache[key] = _body_reads(expr, ctx)
+    return found  # type: ignore[return-value]
+
+
+def _body_reads(expr: ast.AST, ctx: FileContext) -> list[BodyRead]:
     out: list[BodyRead] = []
     for value in ctx.walk_values(expr):
         if isinstance(value, ast.Attribute) and value.attr in _BODY_ATTRS:

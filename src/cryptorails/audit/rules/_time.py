@@ -1,11 +1,6 @@
-"""Shared by the time and replay rules (CR04xx): wall clocks, timestamp windows, and what
-a function does around them.
-
-A comparison is read as a sum of signed terms (`flatten`), each of them a clock reading,
-a tolerance (a constant, a `timedelta`, a name like `TOLERANCE`) or some other value. A
-*timestamp window* is a comparison with exactly one fresh clock reading and one other
-value of opposite sign — `now - ts > 300`, `ts < now - 300`, `abs(now - ts) > skew` —
-and which side of "now" it bounds follows from the sign of the tolerance.
+"""Shared by the time and replay rules (CR04xx): wall clocks, the values this module
+stores them in, and the names around a check that say it is about security. Timestamp
+windows are in `_windows`.
 """
 
 from __future__ import annotations
@@ -13,27 +8,20 @@ from __future__ import annotations
 import ast
 import re
 import weakref
-from collections.abc import Iterator
-from dataclasses import dataclass
 
-from cryptorails.audit._context import NOT_CONSTANT, FileContext
+from cryptorails.audit._context import FileContext
 from cryptorails.audit._vocab import identifier
 
 __all__ = [
     "SECURITY_PHRASES",
     "SECURITY_WORDS",
     "WALL_CLOCKS",
-    "Term",
-    "Window",
     "clock_candidate",
     "clock_reading",
     "exp_like",
-    "first_windows",
-    "flatten",
     "own_nodes",
     "security_context",
     "stored_clock",
-    "windows",
     "words_of",
 ]
 
@@ -41,16 +29,6 @@ WALL_CLOCKS = frozenset(
     {"time.time", "time.time_ns", "datetime.datetime.now", "datetime.datetime.utcnow",
      "datetime.datetime.today", "django.utils.timezone.now", "arrow.now", "arrow.utcnow",
      "pendulum.now"}
-)  # fmt: skip
-_UNWRAP_CALLS = frozenset({"int", "float", "round", "math.floor", "math.ceil", "decimal.Decimal"})
-_UNWRAP_METHODS = frozenset({"total_seconds", "timestamp"})
-_TOLERANCE_WORDS = frozenset(
-    {
-        "tolerance", "window", "skew", "leeway", "age", "ttl", "seconds", "secs", "sec",
-        "minutes", "mins", "threshold", "drift", "allowed", "delta", "margin", "grace",
-        "validity", "lifetime", "timeout", "interval", "period", "duration", "limit",
-        "max", "future", "past", "slack", "clock",
-    }
 )  # fmt: skip
 _EXP_WORDS = frozenset(
     {
@@ -102,14 +80,27 @@ def exp_like(name: str | None) -> bool:
     return bool(words_of(name) & _EXP_WORDS)
 
 
-def own_nodes(function: ast.AST) -> Iterator[ast.AST]:
-    """The nodes of a function's body, without nested functions, lambdas and classes."""
-    stack: list[ast.AST] = list(reversed(getattr(function, "body", [])))
-    while stack:
-        node = stack.pop()
-        yield node
-        if not isinstance(node, _NESTED):
-            stack.extend(reversed(list(ast.iter_child_nodes(node))))
+def own_nodes(ctx: FileContext, function: ast.AST) -> list[ast.AST]:
+    """The nodes of a function's body in source order: nested functions, lambdas and
+    classes are included, but nothing inside them (not even their decorators or
+    defaults). Computed once per function."""
+    key = ("own_nodes", function)
+    found = ctx.cache.get(key)
+    if found is None:
+        parents = ctx.parents
+        inside_nested: set[ast.AST] = set()
+        out: list[ast.AST] = []
+        # `scope_nodes` leaves out what nested scopes contain, but not what they evaluate
+        # in this one (their decorators, defaults, bases); drop those by parent.
+        for node in ctx.scope_nodes(function):
+            if parents.get(node) in inside_nested:
+                inside_nested.add(node)
+                continue
+            out.append(node)
+            if isinstance(node, _NESTED):
+                inside_nested.add(node)
+        found = ctx.cache[key] = out
+    return found  # type: ignore[return-value]
 
 
 _CLOCK_CALLS = frozenset({"time", "time_ns", "now", "utcnow", "today"})
@@ -121,7 +112,7 @@ def clock_candidate(ctx: FileContext, node: ast.AST) -> bool:
     reading — a call shaped like one (`time()`, `x.now()`), or a name, attribute, key or
     helper this module ever binds to one?"""
     names = _clocky_names(ctx)
-    for inner in ast.walk(node):
+    for inner in ctx.walk(node):
         if isinstance(inner, ast.Call) and _clock_shaped(inner):
             return True
         if (
@@ -169,19 +160,25 @@ def _clocky_names(ctx: FileContext) -> frozenset[str]:
     for call in ctx.by_type.get(ast.Call, ()):
         assert isinstance(call, ast.Call)
         bindings += [(k.arg, k.value) for k in call.keywords if k.arg]
+    # Each binding once: its name, whether it calls a clock-shaped function, and the
+    # names and attributes it reads; the rounds below only intersect sets.
+    prepared: list[tuple[str, bool, set[str | None]]] = []
+    for raw, value in bindings:
+        clock = False
+        reads: set[str | None] = set()
+        for inner in ctx.walk(value):
+            if isinstance(inner, ast.Call) and _clock_shaped(inner):
+                clock = True
+                break
+            if isinstance(inner, ast.Name | ast.Attribute):
+                reads.add(identifier(inner))
+        prepared.append((identifier(ast.Name(id=raw)) or raw, clock, reads))
     for _ in range(4):  # `now = time()`, `age = now - ts`, `delta = age.total_seconds()`
         grown = False
-        for raw, value in bindings:
-            name = identifier(ast.Name(id=raw)) or raw
-            if name in names:
-                continue
-            for inner in ast.walk(value):
-                if (isinstance(inner, ast.Call) and _clock_shaped(inner)) or (
-                    isinstance(inner, ast.Name | ast.Attribute) and identifier(inner) in names
-                ):
-                    names.add(name)
-                    grown = True
-                    break
+        for name, clock, reads in prepared:
+            if name not in names and (clock or not reads.isdisjoint(names)):
+                names.add(name)
+                grown = True
         if not grown:
             break
     result = frozenset(names)
@@ -286,7 +283,7 @@ def _stored_names(ctx: FileContext) -> tuple[frozenset[str], frozenset[str]]:
 
 
 def _has_clock_call(ctx: FileContext, value: ast.AST) -> bool:
-    for node in ast.walk(value):
+    for node in ctx.walk(value):
         if isinstance(node, ast.Call) and ctx.call_name(node) in WALL_CLOCKS:
             return True
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
@@ -296,174 +293,12 @@ def _has_clock_call(ctx: FileContext, value: ast.AST) -> bool:
     return False
 
 
-@dataclass(frozen=True)
-class Term:
-    node: ast.AST
-    sign: int
-    kind: str  # "clock", "tolerance" or "value"
-
-
-def flatten(ctx: FileContext, expr: ast.AST, sign: int, depth: int = 0) -> tuple[list[Term], bool]:
-    """`expr` as signed terms, and whether an `abs()` wrapped the clock arithmetic."""
-    if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add | ast.Sub):
-        left, a = flatten(ctx, expr.left, sign, depth)
-        right, b = flatten(ctx, expr.right, -sign if isinstance(expr.op, ast.Sub) else sign, depth)
-        return left + right, a or b
-    if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.USub | ast.UAdd):
-        return flatten(ctx, expr.operand, -sign if isinstance(expr.op, ast.USub) else sign, depth)
-    if isinstance(expr, ast.Call) and len(expr.args) == 1 and not expr.keywords:
-        name = ctx.call_name(expr)
-        if name in ("abs", "math.fabs"):
-            terms, _ = flatten(ctx, expr.args[0], sign, depth)
-            return terms, True
-        if name in _UNWRAP_CALLS:
-            return flatten(ctx, expr.args[0], sign, depth)
-    if (
-        isinstance(expr, ast.Call)
-        and isinstance(expr.func, ast.Attribute)
-        and expr.func.attr in _UNWRAP_METHODS
-        and not expr.args
-    ):
-        return flatten(ctx, expr.func.value, sign, depth)
-    if isinstance(expr, ast.Name) and depth < 3 and ctx.parameter_of(expr) is None:
-        assigned = [v for v in ctx.assignments(expr) if not isinstance(v, ast.AugAssign)]
-        if len(assigned) == 1 and _is_arithmetic(ctx, assigned[0]):
-            return flatten(ctx, assigned[0], sign, depth + 1)
-    return [Term(expr, sign, _kind(ctx, expr))], False
-
-
-def _is_arithmetic(ctx: FileContext, value: ast.AST) -> bool:
-    if isinstance(value, ast.BinOp) and isinstance(value.op, ast.Add | ast.Sub):
-        return True
-    if isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub):
-        return True
-    if isinstance(value, ast.Call) and len(value.args) == 1:
-        return ctx.call_name(value) in ("abs", "math.fabs", *_UNWRAP_CALLS)
-    if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute):
-        return value.func.attr in _UNWRAP_METHODS and _is_arithmetic(ctx, value.func.value)
-    return False
-
-
-def _kind(ctx: FileContext, expr: ast.AST) -> str:
-    if isinstance(expr, ast.Constant | ast.BinOp) and _is_tolerance(ctx, expr):
-        return "tolerance"
-    # Before names: `self.window_start = time.time()` is a reading, whatever its name.
-    if clock_reading(ctx, expr) is not None or stored_clock(ctx, expr):
-        return "clock"
-    if _is_tolerance(ctx, expr):
-        return "tolerance"
-    return "value"
-
-
-def _is_tolerance(ctx: FileContext, expr: ast.AST) -> bool:
-    if isinstance(expr, ast.Constant):
-        return isinstance(expr.value, int | float) and not isinstance(expr.value, bool)
-    if isinstance(expr, ast.BinOp):
-        return _is_tolerance(ctx, expr.left) and _is_tolerance(ctx, expr.right)
-    if isinstance(expr, ast.Call):
-        name = ctx.call_name(expr) or ""
-        return name.endswith("timedelta")
-    if isinstance(expr, ast.Name | ast.Attribute):
-        raw = expr.id if isinstance(expr, ast.Name) else expr.attr
-        if raw.isupper() and len(raw) > 1:
-            return True
-        if words_of(identifier(expr)) & _TOLERANCE_WORDS:
-            return True
-        value = ctx.literal(expr)
-        return value is not NOT_CONSTANT and isinstance(value, int | float)
-    return False
-
-
-def _zero(expr: ast.AST) -> bool:
-    """``age < 0``: a zero bound is no tolerance (it rejects any future timestamp)."""
-    return isinstance(expr, ast.Constant) and expr.value == 0
-
-
-def _const_sign(expr: ast.AST) -> int:
-    if isinstance(expr, ast.Constant) and isinstance(expr.value, int | float):
-        return -1 if expr.value < 0 else 1
-    return 1
-
-
-@dataclass(frozen=True)
-class Window:
-    """One timestamp-window comparison: where, which value, and which side it bounds."""
-
-    compare: ast.Compare
-    value: ast.AST
-    sides: frozenset[str]  # {"past"}, {"future"} or both
-
-
-_WINDOWS: weakref.WeakKeyDictionary[FileContext, dict[ast.AST, list[Window]]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def first_windows(ctx: FileContext) -> dict[ast.AST, list[Window]]:
-    """The timestamp windows of each function of the module, in source order (expiry
-    and deadline comparisons excluded). Computed once per file for all time rules."""
-    cached = _WINDOWS.get(ctx)
-    if cached is not None:
-        return cached
-    found: dict[ast.AST, list[Window]] = {}
-    for compare in ctx.by_type.get(ast.Compare, ()):
-        assert isinstance(compare, ast.Compare)
-        if not any(isinstance(op, ast.Lt | ast.LtE | ast.Gt | ast.GtE) for op in compare.ops):
-            continue
-        function = ctx.enclosing_function(compare)
-        if function is None or not clock_candidate(ctx, compare):
-            continue
-        window = windows(ctx, compare)
-        if window is not None and not exp_like(identifier(window.value)):
-            found.setdefault(function, []).append(window)
-    _WINDOWS[ctx] = found
-    return found
-
-
-def windows(ctx: FileContext, compare: ast.Compare) -> Window | None:
-    """The timestamp window `compare` checks, if it checks one."""
-    sides: set[str] = set()
-    value: ast.AST | None = None
-    left = compare.left
-    for op, right in zip(compare.ops, compare.comparators, strict=True):
-        if isinstance(op, ast.Lt | ast.LtE | ast.Gt | ast.GtE):
-            found = _pair(ctx, left, right)
-            if found is not None:
-                value = found[0]
-                sides |= found[1]
-        left = right
-    if value is None:
-        return None
-    return Window(compare, value, frozenset(sides))
-
-
-def _pair(ctx: FileContext, left: ast.AST, right: ast.AST) -> tuple[ast.AST, set[str]] | None:
-    a, abs_a = flatten(ctx, left, 1)
-    b, abs_b = flatten(ctx, right, -1)
-    terms = a + b
-    clocks = [t for t in terms if t.kind == "clock"]
-    values = [t for t in terms if t.kind == "value"]
-    if len(clocks) != 1 or len(values) != 1 or clocks[0].sign != -values[0].sign:
-        return None
-    if abs_a or abs_b:
-        return values[0].node, {"past", "future"}
-    tolerances = [t for t in terms if t.kind == "tolerance" and not _zero(t.node)]
-    total = sum(t.sign * _const_sign(t.node) for t in tolerances)
-    has_tolerance = bool(tolerances)
-    if has_tolerance and total == 0:
-        return values[0].node, {"past", "future"}
-    # L - R = s*(now - ts) + sum(c*k) (op) 0, so the threshold on now - ts is
-    # -sum(c*k)/s: positive bounds the past, negative (or zero) the future.
-    threshold_sign = -total * clocks[0].sign
-    return values[0].node, {"past"} if threshold_sign > 0 else {"future"}
-
-
 def security_context(ctx: FileContext, node: ast.AST, extra: list[ast.AST]) -> bool:
     """Whether the names in `node`, in `extra` nodes, or of the enclosing function or
     class are about authentication, sessions, lockouts or rate limits."""
     identifiers: set[str] = set()
     for root in (node, *extra):
-        for inner in ast.walk(root):
+        for inner in ctx.walk(root):
             identifiers.add(identifier(inner) or "")
     function = ctx.enclosing_function(node)
     if function is not None:

@@ -12,10 +12,12 @@ one of the two rules: a constant "off" that only applies when a config value say
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from cryptorails.audit._context import FileContext
 from cryptorails.audit._vocab import identifier
@@ -161,6 +163,7 @@ _NEGATIONS = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def keyword_polarity(name: str) -> Off | None:
     """How a keyword that switches a peer check turns it off: `is_false` for
     ``verify_ssl``, ``ssl_verify_cert``, ``validate_certs``, ``check_hostname``;
@@ -243,7 +246,21 @@ def _imports(ctx: FileContext, root: str) -> bool:
     return any(v == root or v.startswith(root + ".") for v in ctx.imports.values())
 
 
-def call_switches(ctx: FileContext, call: ast.Call) -> list[Switch]:
+def _memo(kind: str, compute: Callable[[FileContext, Any], list[Switch]]) -> Any:
+    """`compute(ctx, node)` once per node and file: CR0701 and CR0703 both ask."""
+
+    def cached(ctx: FileContext, node: Any) -> list[Switch]:
+        key = (kind, node)
+        found = ctx.cache.get(key)
+        if found is None:
+            found = ctx.cache[key] = compute(ctx, node)
+        return found  # type: ignore[return-value]
+
+    cached.__doc__ = compute.__doc__
+    return cached
+
+
+def _call_switches(ctx: FileContext, call: ast.Call) -> list[Switch]:
     """The verification switches among the arguments of `call`."""
     out: list[Switch] = []
     name = ctx.call_name(call) or ""
@@ -293,8 +310,8 @@ def _helper_parameters(ctx: FileContext, call: ast.Call) -> set[str]:
     func = call.func
     name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
     qualified = ctx.call_name(call) or ""
-    roots = {v.split(".")[0] for v in ctx.imports.values()}
-    if name is None or qualified.split(".")[0] in roots | {"super"}:
+    roots = _import_roots(ctx)
+    if name is None or qualified.split(".")[0] in roots:
         # A library's function (`requests.get`, `session.get` of a Session), or the
         # parent class's method that this module's override calls.
         return set()
@@ -303,6 +320,14 @@ def _helper_parameters(ctx: FileContext, call: ast.Call) -> set[str]:
         a = function.args
         out.update(x.arg for x in (*a.posonlyargs, *a.args, *a.kwonlyargs))
     return out
+
+
+def _import_roots(ctx: FileContext) -> set[str]:
+    key = ("import_roots",)
+    found = ctx.cache.get(key)
+    if found is None:
+        found = ctx.cache[key] = {v.split(".")[0] for v in ctx.imports.values()} | {"super"}
+    return found  # type: ignore[return-value]
 
 
 def _jwt_options(ctx: FileContext, options: ast.AST) -> Iterator[Switch]:
@@ -317,7 +342,7 @@ def _jwt_options(ctx: FileContext, options: ast.AST) -> Iterator[Switch]:
 _HTTP_CLIENTS = ("requests", "httpx", "boto3", "botocore", "urllib3", "aiohttp", "hvac")
 
 
-def dict_switches(ctx: FileContext, node: ast.Dict) -> list[Switch]:
+def _dict_switches(ctx: FileContext, node: ast.Dict) -> list[Switch]:
     """Switches given as dictionary entries: ``sslopt={"cert_reqs": ssl.CERT_NONE}``
     (websocket-client), ``client_kwargs = {"verify": False}`` later passed as
     ``**kwargs``. A bare ``"verify"`` key counts only in a module that uses an HTTP
@@ -343,7 +368,7 @@ def dict_switches(ctx: FileContext, node: ast.Dict) -> list[Switch]:
     return out
 
 
-def assign_switches(ctx: FileContext, node: ast.Assign | ast.AnnAssign) -> list[Switch]:
+def _assign_switches(ctx: FileContext, node: ast.Assign | ast.AnnAssign) -> list[Switch]:
     """The verification switches set by an assignment statement."""
     if node.value is None:
         return []
@@ -370,7 +395,10 @@ def assign_switches(ctx: FileContext, node: ast.Assign | ast.AnnAssign) -> list[
                 # option is passed to a client (a `verify_ssl=` keyword, say).
                 if not _is_self(target.value):
                     out.append(Switch(target, value, f".{attr}", is_false))
-            elif ctx.qualname(target) == "ssl._create_default_https_context":
+            elif (
+                attr == "_create_default_https_context"
+                and ctx.qualname(target) == "ssl._create_default_https_context"
+            ):
                 out.append(
                     Switch(
                         target, value, "ssl._create_default_https_context", _is_unverified_factory
@@ -384,6 +412,17 @@ def assign_switches(ctx: FileContext, node: ast.Assign | ast.AnnAssign) -> list[
                 # requests treats an empty bundle path as verify=False
                 out.append(Switch(target, value, str(key), _empty, configurable=False))
     return out
+
+
+call_switches: Callable[[FileContext, ast.Call], list[Switch]] = _memo(
+    "call_switches", _call_switches
+)
+dict_switches: Callable[[FileContext, ast.Dict], list[Switch]] = _memo(
+    "dict_switches", _dict_switches
+)
+assign_switches: Callable[[FileContext, ast.Assign | ast.AnnAssign], list[Switch]] = _memo(
+    "assign_switches", _assign_switches
+)
 
 
 def _zero(ctx: FileContext, v: ast.AST) -> bool:

@@ -18,7 +18,8 @@ from cryptorails.audit._vocab import CLOCKS, nonce_argument
     severity=Severity.HIGH,
     cwe=323,
     nodes=(ast.Call,),
-    requires=[["time", "datetime", "uuid1"], ["encrypt", "modes", "chacha20", "aes", "nonce"]],
+    # `_vocab.NONCE_ARGUMENT` (AES*, ChaCha20*, modes.*, SecretBox) and `CLOCKS`.
+    requires=[["time", "uuid1"], ["modes", "aes", "chacha", "secretbox"]],
 )
 def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     """Finds encryption whose nonce or IV is computed from the time.

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from cryptorails.audit._context import NOT_CONSTANT, FileContext
 from cryptorails.audit._finding import Finding
 from cryptorails.audit._registry import Severity, rule
+from cryptorails.audit.rules._prefilter import CIPHER
 from cryptorails.audit.rules._random import (
     fresh_key,
     is_fresh_random,
@@ -29,10 +30,8 @@ _COUNT = "itertools.count"
     severity=Severity.HIGH,
     cwe=323,
     nodes=(ast.Call,),
-    requires=[
-        ["+", "-=", "count"],
-        ["encrypt", "nonce", "modes", "chacha", "aes", "cipher", "seal", "aead", "salsa"],
-    ],
+    # A nonce sink, and a counter: ``+=``/``-=``, ``x + 1`` or `itertools.count`.
+    requires=[CIPHER, ["+", "-=", "count"]],
 )
 def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     """Finds encryption whose nonce or IV comes from a counter kept in process memory.

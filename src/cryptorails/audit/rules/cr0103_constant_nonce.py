@@ -9,6 +9,7 @@ from cryptorails.audit._context import FileContext
 from cryptorails.audit._finding import Finding
 from cryptorails.audit._registry import Severity, rule
 from cryptorails.audit._vocab import identifier
+from cryptorails.audit.rules._prefilter import CIPHER
 from cryptorails.audit.rules._random import (
     fresh_key,
     is_fresh_random,
@@ -56,7 +57,7 @@ _MAX_DEPTH = 8
     severity=Severity.HIGH,
     cwe=323,
     nodes=(ast.Call,),
-    requires=[["encrypt", "nonce", "modes", "chacha", "aes", "cipher", "seal", "aead", "salsa"]],
+    requires=[CIPHER],
 )
 def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     """Finds encryption whose nonce or IV does not change from one message to the next.

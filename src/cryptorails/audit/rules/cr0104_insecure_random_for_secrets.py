@@ -24,7 +24,8 @@ _INTEGERS = frozenset({"randint", "randrange", "integers", "random_integers"})
     severity=Severity.HIGH,
     cwe=338,
     nodes=(ast.Call,),
-    requires=[["random"]],
+    # `random.*` / `numpy.random.*`: ``random.x``, ``from random import``, ``as``.
+    requires=[["random"], ["random.", "random import", "random as"]],
 )
 def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     """Finds keys, nonces, salts, tokens, passwords and codes drawn from `random`.

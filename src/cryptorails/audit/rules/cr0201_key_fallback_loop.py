@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from cryptorails.audit._context import FileContext
 from cryptorails.audit._finding import Finding
 from cryptorails.audit._registry import Severity, rule
 from cryptorails.audit._vocab import call_argument
 from cryptorails.audit.rules._jwt import decode_flavor
+from cryptorails.audit.rules._prefilter import VERIFY, group
 
 # Methods whose receiver holds the key: Fernet(k).decrypt, pub.verify, Signer(k).unsign.
 _KEYED_METHODS = frozenset(
@@ -28,6 +29,20 @@ _SIGNING_WORDS = ("sign", "mac", "digest")
 _CRYPTO_METHODS = frozenset({"decrypt", "decrypt_at_time", "unsign", "unsign_object"})
 
 Trial = tuple[str, str, str]  # (operation, data, key) as ast dumps
+# Prefilter words (see `requires`): what a trial needs on its own, the other callee names
+# of `_VERIFY_NAME`, `unsign` as a callee, and `_KEYISH`.
+_ANY_TRIAL = ("jwt", "decrypt", "hmac", "compare_digest", "constant_time_compare")
+_NAMED = ("check_sig", "valid_sig", "is_valid", "signature", "_mac")
+# ... as callees given arguments (``is_valid()`` cannot be keyed by a loop variable).
+_NAMED_CALLS = (
+    "check_sig", "valid_sig", "is_valid_", "signature(", "signature_", "_mac",
+    *(f"is_valid({c}" for c in "abcdefghijklmnopqrstuvwxyz0123456789_'\"([{*-\n .~+"),
+)  # fmt: skip
+_UNSIGN = (".unsign", "unsign(", "unsign_", "_unsign", "unsigned(")
+_KEYISH_WORDS = (
+    *("key", "secret", "fernet", "signer", "cipher", "pem", "jwk", "kek", "passphrase"),
+    *("password", "cert"),
+)
 
 
 @rule(
@@ -37,11 +52,14 @@ Trial = tuple[str, str, str]  # (operation, data, key) as ast dumps
     severity=Severity.MEDIUM,
     cwe=347,
     nodes=(ast.For, ast.AsyncFor, ast.Try, ast.BoolOp, ast.If, ast.GeneratorExp),
+    # A JWT decode, a decryption, a MAC or a compare (`_ANY_TRIAL`); a keyed method
+    # (`_KEYED_METHODS`) called on the loop variable; or a callee named like
+    # `_VERIFY_NAME` with key-named arguments or loop (`_KEYISH`). Coarse gates first.
     requires=[
-        [
-            *("decrypt", "verif", "unsign", "decode", "compare", "mac", "loads"),
-            *("signature", "valid", "check_sig"),
-        ]
+        group(_ANY_TRIAL, "verif", "unsign", "loads", _NAMED),
+        group(_ANY_TRIAL, VERIFY, _UNSIGN, ".loads", _NAMED_CALLS),
+        group(_ANY_TRIAL, "verif", "unsign", "loads", _KEYISH_WORDS),
+        group(_ANY_TRIAL, ".verify", ".unsign", ".loads", _KEYISH_WORDS),
     ],
 )
 def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
@@ -89,6 +107,8 @@ def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     - NIST SP 800-57 Part 1 §5.3 (cryptoperiods; retiring keys)
     - CWE-347: Improper Verification of Cryptographic Signature
     """
+    if not _any_call(ctx, _candidate):
+        return  # nothing in this module verifies or decrypts (a trial is a candidate too)
     if isinstance(node, ast.For | ast.AsyncFor):
         if _trial_loop(node, node.target, node.iter, node.body, ctx):
             yield ctx.report(node, "tries each key in turn until one verifies or decrypts")
@@ -131,20 +151,64 @@ def _try_chain(node: ast.Try, ctx: FileContext) -> Iterator[Finding]:
 def _trial_loop(
     loop: ast.AST, target: ast.expr, iterable: ast.expr, body: list[ast.stmt], ctx: FileContext
 ) -> bool:
+    calls = [call for statement in body for call in _calls(statement)]
+    if not any(_candidate(call, ctx) for call in calls):
+        return False  # nothing in the loop verifies or decrypts at all
     if _NARROWED.search(ast.unparse(iterable).lower()):
         return False  # candidates already selected by the message's key id (Tink prefixes)
-    for statement in body:
-        for call in _calls(statement):
-            if _keyed_by(call, target, iterable, ctx) and _exits_on_success(call, loop, ctx):
-                return True
+    names, named = _loop_names(target, iterable)
+    for call in calls:
+        if _keyed(call, names, named, ctx) and _exits_on_success(call, loop, ctx):
+            return True
     return False
 
 
 def _keyed_by(expr: ast.AST, target: ast.expr, iterable: ast.expr, ctx: FileContext) -> bool:
     """Whether `expr` verifies/decrypts with a key taken from the loop variable."""
+    if not any(_candidate(call, ctx) for call in _calls(expr)):
+        return False
+    return _keyed(expr, *_loop_names(target, iterable), ctx)
+
+
+def _loop_names(target: ast.expr, iterable: ast.expr) -> tuple[set[str], bool]:
+    """The loop variables, and whether the loop is named for keys (`_KEYISH`)."""
     names = {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
     named = bool(_KEYISH.search(ast.unparse(target).lower() + " " + ast.unparse(iterable).lower()))
-    return any(_call_keyed_by(call, names, named, ctx) for call in _calls(expr))
+    return names, named
+
+
+def _keyed(expr: ast.AST, names: set[str], named: bool, ctx: FileContext) -> bool:
+    return any(
+        _candidate(call, ctx) and _call_keyed_by(call, names, named, ctx) for call in _calls(expr)
+    )
+
+
+def _any_call(ctx: FileContext, test: Callable[[ast.Call, FileContext], object]) -> bool:
+    """Whether some call of the module passes `test` (once per file and test)."""
+    key = ("CR0201", "any", test.__name__)
+    found = ctx.cache.get(key)
+    if found is None:
+        found = ctx.cache[key] = any(
+            test(call, ctx) for call in ctx.by_type.get(ast.Call, ()) if isinstance(call, ast.Call)
+        )
+    return found is True
+
+
+def _candidate(call: ast.Call, ctx: FileContext) -> bool:
+    """Whether `_call_keyed_by` can hold for `call` with some loop (once per call)."""
+    key = ("CR0201", "candidate", call)
+    found = ctx.cache.get(key)
+    if found is None:
+        name = ctx.call_name(call) or ""
+        func = call.func
+        found = ctx.cache[key] = bool(
+            (isinstance(func, ast.Attribute) and func.attr in _KEYED_METHODS)
+            or name in _MAC_CALLS
+            or name.endswith(_COMPARES)
+            or _VERIFY_NAME.search(name.rsplit(".", 1)[-1].lower())
+            or decode_flavor(call, ctx)
+        )
+    return found is True
 
 
 def _call_keyed_by(call: ast.Call, names: set[str], named: bool, ctx: FileContext) -> bool:
@@ -244,13 +308,32 @@ def _walk_no_nested(node: ast.AST) -> Iterator[ast.AST]:
     while stack:
         current = stack.pop()
         yield current
-        for child in ast.iter_child_nodes(current):
+        for child in _children(current):
             nested = isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
             inner_loop = (
                 isinstance(child, ast.For | ast.While | ast.AsyncFor) and current is not node
             )
             if not nested and not inner_loop:
                 stack.append(child)
+
+
+_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
+
+
+def _children(node: ast.AST) -> list[ast.AST]:
+    """`ast.iter_child_nodes` as a list, without the generator overhead."""
+    cls = node.__class__
+    fields = _FIELDS.get(cls)
+    if fields is None:
+        fields = _FIELDS[cls] = cls._fields
+    out: list[ast.AST] = []
+    for name in fields:
+        value = getattr(node, name, None)
+        if isinstance(value, ast.AST):
+            out.append(value)
+        elif isinstance(value, list):
+            out.extend(v for v in value if isinstance(v, ast.AST))
+    return out
 
 
 def _calls(node: ast.AST) -> Iterator[ast.Call]:
@@ -264,6 +347,14 @@ def _trials(node: ast.AST, ctx: FileContext) -> list[Trial]:
 
 
 def _trial(call: ast.Call, ctx: FileContext) -> Trial | None:
+    """(operation, data, key) of a verifying/decrypting call (once per call)."""
+    key = ("CR0201", "trial", call)
+    if key not in ctx.cache:
+        ctx.cache[key] = _compute_trial(call, ctx)
+    return ctx.cache[key]  # type: ignore[return-value]
+
+
+def _compute_trial(call: ast.Call, ctx: FileContext) -> Trial | None:
     """(operation, data, key) of a verifying/decrypting call, for fallback comparison."""
     name = ctx.call_name(call) or ""
     func = call.func

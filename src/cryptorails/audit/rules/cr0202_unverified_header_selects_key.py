@@ -11,6 +11,7 @@ from cryptorails.audit._finding import Finding
 from cryptorails.audit._registry import Severity, rule
 from cryptorails.audit._vocab import identifier, is_secret_name
 from cryptorails.audit.rules._jwt import (
+    HEADER_FIELDS,
     algorithm_names,
     algorithms_arg,
     decode_flavor,
@@ -51,7 +52,8 @@ _MAX_HOPS = 3
             *("get_unverified", "jose_header", "decode_complete"),
             *("b64decode", "base64url_decode", "b64url_decode", "urlsafe_b64"),
         ],
-        ["kid", "alg", "jku", "x5u", "jwk", "x5c"],
+        # `header_field`: a field name as a literal subscript or ``.get`` argument.
+        [f"{quote}{field}{quote}" for field in sorted(HEADER_FIELDS) for quote in "'\""],
     ],
 )
 def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:

@@ -24,7 +24,7 @@ from cryptorails.audit.rules._random import is_test_code
     severity=Severity.HIGH,
     cwe=347,
     nodes=(ast.Call,),
-    requires=[["jwt", "jose", "jws"], ["decode", "verify"]],
+    requires=[["jwt", "jose"], ["decode", "verify"]],
 )
 def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     """Finds JWT verification that lets the token choose its own algorithm.

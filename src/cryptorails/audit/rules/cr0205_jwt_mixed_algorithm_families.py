@@ -26,7 +26,7 @@ _ALGORITHM_LISTS: dict[str, tuple[int | None, str]] = {
     severity=Severity.HIGH,
     cwe=327,
     nodes=(ast.Call,),
-    requires=[["jwt", "jose", "jws"], ["hs", "default_algorithms", "get_algorithms"]],
+    requires=[["jwt", "jose"], ["hs", "default_algorithms", "get_algorithms"]],
 )
 def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     """Finds JWT verification that accepts HMAC and public-key algorithms together.

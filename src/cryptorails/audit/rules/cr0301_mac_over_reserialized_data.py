@@ -8,7 +8,14 @@ from collections.abc import Iterator
 from cryptorails.audit._context import FileContext
 from cryptorails.audit._finding import Finding
 from cryptorails.audit._registry import Severity, rule
-from cryptorails.audit.rules._canonical import calls_in, is_verifier, mac_messages, reserialized
+from cryptorails.audit.rules._canonical import (
+    calls_in,
+    calls_in_last_first,
+    is_verifier,
+    mac_messages,
+    reserialized,
+)
+from cryptorails.audit.rules._prefilter import VERIFY, group
 
 
 @rule(
@@ -18,9 +25,12 @@ from cryptorails.audit.rules._canonical import calls_in, is_verifier, mac_messag
     severity=Severity.MEDIUM,
     cwe=347,
     nodes=(ast.FunctionDef, ast.AsyncFunctionDef),
+    # `mac_messages` (a MAC, a keyed hash, a `.verify` or a verifying library call) over
+    # a `reserialized` value (`_DUMPS`, ``model_dump_json``).
     requires=[
-        ["hmac", "verify", "signature", "hashlib", "construct_event"],
-        ["dumps", "dump", "str(", "repr(", "urlencode", "model_dump_json"],
+        ["hmac", "hashlib", "verif", "signature", "construct_event"],
+        group("hmac", "hashlib", VERIFY, "signature(", "signature_", "construct_event"),
+        ["dump", "str(", "repr(", "urlencode", "packb"],
     ],
 )
 def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
@@ -68,7 +78,7 @@ def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     if not is_verifier(node, ctx):
         return
     reported: set[int] = set()
-    for call in calls_in(node):
+    for call in calls_in(ctx, node):
         for message in mac_messages(call, ctx):
             for dump, target in reserialized(message, ctx):
                 if id(dump) not in reported:
@@ -95,7 +105,7 @@ def _helper_reserializes(
     params = [*helper.args.posonlyargs, *helper.args.args]
     if params and params[0].arg in ("self", "cls") and isinstance(call.func, ast.Attribute):
         params = params[1:]
-    for inner in calls_in(helper):
+    for inner in calls_in_last_first(ctx, helper):
         for message in mac_messages(inner, ctx):
             for dump, target in reserialized(message, ctx):
                 if not isinstance(target, ast.Name):

@@ -19,6 +19,7 @@ from cryptorails.audit.rules._canonical import (
     request_parse_root,
     reserialized,
 )
+from cryptorails.audit.rules._prefilter import VERIFY, group
 from cryptorails.audit.rules._secret_use import reads_in
 
 _ROUTE = re.compile(r"\.(post|put|patch|route|api_route|delete)\(")
@@ -37,7 +38,8 @@ _FRAMEWORK_TYPES = frozenset(
     cwe=345,
     nodes=(ast.FunctionDef, ast.AsyncFunctionDef),
     requires=[
-        ["hmac", "verify", "signature", "hashlib", "construct_event"],
+        ["hmac", "verif", "signature", "hashlib", "construct_event"],
+        group("hmac", "hashlib", VERIFY, "signature(", "signature_", "construct_event"),
         [
             *("json", "form", "values", "files", "loads", "yaml", "pickle", "parse", "msgpack"),
             *("post", "put", "patch", "route", "delete"),
@@ -87,7 +89,7 @@ def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     if not is_verifier(node, ctx):
         return
     verified: list[BodyRead] = []
-    for call in calls_in(node):
+    for call in calls_in(ctx, node):
         messages = mac_messages(call, ctx)
         helper = ctx.local_function(call)
         if helper is not None and is_verifier(helper, ctx):
@@ -124,14 +126,18 @@ def _uses(
 ) -> Iterator[tuple[ast.AST, str, list[BodyRead] | None]]:
     """(node, request root, reads) for each parse of request data in `function`: reads is
     None for a parsing accessor (``request.json``), else the body reads it parses."""
-    stack = list(ast.iter_child_nodes(function))
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+    parents = ctx.parents
+    skipped: set[ast.AST] = set()  # nested functions and classes, parsing accessors
+    for node in ctx.walk(function)[1:]:
+        if parents.get(node) in skipped or isinstance(
+            node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+        ):
+            skipped.add(node)
             continue
         root = request_parse_root(node)
         if root is not None:
             yield node, root, None
+            skipped.add(node)
             continue
         if isinstance(node, ast.Call):
             text = parse_input(node, ctx)
@@ -140,7 +146,6 @@ def _uses(
                 for read in reads:
                     yield node, read.root, reads
                     break
-        stack.extend(ast.iter_child_nodes(node))
 
 
 def _framework_parsed(

@@ -10,7 +10,9 @@ from cryptorails.audit._finding import Finding
 from cryptorails.audit._registry import Severity, rule
 from cryptorails.audit._vocab import identifier
 from cryptorails.audit.rules._leak import name_category
-from cryptorails.audit.rules._time import first_windows, own_nodes, words_of
+from cryptorails.audit.rules._prefilter import CLOCK, CLOCK_GATE, MAC, SIG, VERIFY, group
+from cryptorails.audit.rules._time import own_nodes, words_of
+from cryptorails.audit.rules._windows import first_windows
 
 # Calls that record an id somewhere: any of these in the handler (or a helper or caller
 # of it) means the author thought about replay, and CR0402 judges the store itself.
@@ -40,7 +42,14 @@ _GUARDS = ("ReplayGuard", "Idempotency", "replay", "Replay")
     severity=Severity.MEDIUM,
     cwe=294,
     nodes=(ast.Module,),
-    requires=[["time", "now"], ["hmac", "sig", "verify", "compare_digest", "mac"]],
+    # A window reads a wall clock (`first_windows`); `_verifies_signature` needs a MAC,
+    # a compare, a `_VERIFY_WORDS` callee or a signature-named operand.
+    requires=[
+        CLOCK_GATE,
+        ["sig", "compare", "digest", "verif", "mac"],
+        CLOCK,
+        group(SIG, VERIFY, MAC, "compare", "digest"),
+    ],
 )
 def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     """Finds signed-request handlers that bound the timestamp but keep no replay record.
@@ -99,8 +108,8 @@ def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
         )
 
 
-def _function_calls(function: ast.AST) -> Iterator[ast.Call]:
-    return (n for n in own_nodes(function) if isinstance(n, ast.Call))
+def _function_calls(ctx: FileContext, function: ast.AST) -> Iterator[ast.Call]:
+    return (n for n in own_nodes(ctx, function) if isinstance(n, ast.Call))
 
 
 def _related_functions(ctx: FileContext, function: ast.AST) -> list[ast.AST]:
@@ -117,7 +126,7 @@ def _related_functions(ctx: FileContext, function: ast.AST) -> list[ast.AST]:
             if caller is not None and caller not in out:
                 out.append(caller)
     for fn in list(out):
-        for call in _function_calls(fn):
+        for call in _function_calls(ctx, fn):
             callee = ctx.local_function(call) or _module_method(ctx, call)
             if callee is not None and callee not in out:
                 out.append(callee)
@@ -148,14 +157,14 @@ _VERIFY_WORDS = frozenset({"verify", "signature", "sig", "hmac", "mac", "compare
 
 def _verifies_signature(ctx: FileContext, function: ast.AST) -> bool:
     """Whether `function` verifies a signature or MAC (by call or by comparing one)."""
-    for call in _function_calls(function):
+    for call in _function_calls(ctx, function):
         name = ctx.call_name(call) or ""
         if name in _VERIFY_CALLS:
             return True
         last = name.rsplit(".", 1)[-1].lower()
         if words_of(last) & _VERIFY_WORDS and not last.startswith("get"):
             return True
-    for node in own_nodes(function):
+    for node in own_nodes(ctx, function):
         if isinstance(node, ast.Compare) and any(
             isinstance(op, ast.Eq | ast.NotEq) for op in node.ops
         ):
@@ -178,12 +187,13 @@ def _handles_request(ctx: FileContext, function: ast.AST) -> bool:
         if words_of((ctx.qualname(target) or "").replace(".", "_").lower()) & _ROUTE_WORDS:
             return True
     return any(
-        isinstance(n, ast.Attribute) and n.attr in ("headers", "META") for n in own_nodes(function)
+        isinstance(n, ast.Attribute) and n.attr in ("headers", "META")
+        for n in own_nodes(ctx, function)
     )
 
 
 def _records(ctx: FileContext, function: ast.AST) -> bool:
-    for node in own_nodes(function):
+    for node in own_nodes(ctx, function):
         if isinstance(node, ast.Call):
             name = ctx.call_name(node) or ""
             if any(g in name for g in _GUARDS):

@@ -10,6 +10,7 @@ from cryptorails.audit._context import FileContext
 from cryptorails.audit._finding import Finding
 from cryptorails.audit._registry import Severity, rule
 from cryptorails.audit._vocab import identifier
+from cryptorails.audit.rules._prefilter import SIG, group
 from cryptorails.audit.rules._time import own_nodes, words_of
 
 _CONTAINERS = frozenset(
@@ -46,6 +47,18 @@ _CACHE_DECORATORS = frozenset(
     {"functools.lru_cache", "functools.cache", "cachetools.cached", "cachetools.func.ttl_cache"}
 )
 
+# Prefilter: what `_replay_use` or `_cached_id_function` needs. A container or element
+# word (`nonce`, `jti`, a signature, `message_id`...), a function named `seen`, or else an
+# id looked up under its owner (``event["id"]``) or `_authenticates` with a one-time value.
+_REPLAY_WORDS = group(
+    "nonce", "jti", "replay", "dedup", "idempot", "seen(", "def seen_", "_seen_",
+    (owner + end for owner in sorted(_ID_OWNERS) for end in ("_id", "id", "-id", "_key", "key")),
+)  # fmt: skip
+_REPLAY_GATE = group("nonce", "jti", "replay", "dedup", "idempot", "seen", "sig", _ID_OWNERS)
+_ID_KEYS = ('["id', "['id")
+_AUTHENTICATES = ("hmac", "signature", "verify", "decrypt", "jwt")
+_ONE_TIME = ("token", "code", "otp", "deliver", "webhook")
+
 
 @rule(
     code="CR0402",
@@ -55,8 +68,11 @@ _CACHE_DECORATORS = frozenset(
     cwe=294,
     nodes=(ast.Module,),
     requires=[
-        ["set", "{}", "dict", "list", "[]", "deque", "cache"],
-        [*_CONTAINER_WORDS, *_ELEMENT_WORDS, *_ID_OWNERS, *_ACCEPTED_WORDS],
+        group(_REPLAY_GATE, _ID_KEYS, _AUTHENTICATES),
+        group(_REPLAY_WORDS, SIG, _ID_KEYS, _AUTHENTICATES),
+        group(_REPLAY_WORDS, SIG, _ID_KEYS, _ONE_TIME),
+        group(_REPLAY_WORDS, SIG, _ID_OWNERS, _AUTHENTICATES),
+        group(_REPLAY_WORDS, SIG, _ID_OWNERS, _ONE_TIME),
     ],
 )
 def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
@@ -266,7 +282,7 @@ def _element_kind(elements: list[ast.AST]) -> str | None:
 
 
 def _uses_shared_store(ctx: FileContext, function: ast.AST) -> bool:
-    for node in own_nodes(function):
+    for node in own_nodes(ctx, function):
         if isinstance(node, ast.Call):
             func = node.func
             attr = func.attr if isinstance(func, ast.Attribute) else ""

@@ -8,14 +8,9 @@ from collections.abc import Iterator
 from cryptorails.audit._context import FileContext
 from cryptorails.audit._finding import Finding
 from cryptorails.audit._registry import Severity, rule
-from cryptorails.audit.rules._time import (
-    SECURITY_PHRASES,
-    SECURITY_WORDS,
-    clock_candidate,
-    clock_reading,
-    flatten,
-    security_context,
-)
+from cryptorails.audit.rules._prefilter import CLOCK, CLOCK_GATE, SECURITY
+from cryptorails.audit.rules._time import clock_candidate, clock_reading, security_context
+from cryptorails.audit.rules._windows import flatten
 
 
 @rule(
@@ -25,10 +20,8 @@ from cryptorails.audit.rules._time import (
     severity=Severity.LOW,
     cwe=367,
     nodes=(ast.Compare,),
-    requires=[
-        ["time", "now", "today"],
-        [*SECURITY_WORDS, *SECURITY_PHRASES, "limit", "throttle", "cooldown"],
-    ],
+    # Two wall-clock readings, and `security_context` words.
+    requires=[CLOCK_GATE, CLOCK, SECURITY],
 )
 def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     """Finds lockouts, session ages, OTP validity and rate limits timed with `time.time()`.

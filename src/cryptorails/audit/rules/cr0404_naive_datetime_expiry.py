@@ -9,6 +9,7 @@ from cryptorails.audit._context import FileContext
 from cryptorails.audit._finding import Finding
 from cryptorails.audit._registry import Severity, rule
 from cryptorails.audit._vocab import identifier
+from cryptorails.audit.rules._prefilter import EXPIRY, SECURITY, group
 from cryptorails.audit.rules._time import security_context, words_of
 
 _ALWAYS_NAIVE = {
@@ -47,7 +48,14 @@ _MAX_DEPTH = 4
     severity=Severity.MEDIUM,
     cwe=613,
     nodes=(ast.Compare,),
-    requires=[["utcnow", "now", "fromtimestamp", "today"]],
+    # A naive `datetime` constructor is called (or bound and called): `_ALWAYS_NAIVE`,
+    # `_NAIVE_WITHOUT_TZ`.
+    requires=[
+        ["now", "today", "fromtimestamp"],
+        ["now(", ".now", "now as", "utcnow", "today(", ".today", "today as", "fromtimestamp"],
+        # `_expiry` with `_EXPIRY_WORDS`, or another expiry shape in `security_context`.
+        group(EXPIRY, SECURITY),
+    ],
 )
 def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     """Finds expiry checks that compare naive (time-zone-less) datetimes.

@@ -9,13 +9,27 @@ from cryptorails.audit._context import FileContext
 from cryptorails.audit._finding import Finding
 from cryptorails.audit._registry import Severity, rule
 from cryptorails.audit._vocab import identifier
-from cryptorails.audit.rules._time import first_windows, words_of
+from cryptorails.audit.rules._prefilter import CLOCK, CLOCK_GATE, group, starting
+from cryptorails.audit.rules._time import words_of
+from cryptorails.audit.rules._windows import first_windows
 
 _SIGNED_NAME = frozenset({"iat", "timestamp", "issued", "signed", "sent", "ts", "t", "date"})
 _STRONG_NAME = frozenset({"iat", "timestamp", "issued", "signed", "sent"})
 # Token decoders that already refuse a timestamp from the future (PyJWT checks `iat`,
 # itsdangerous refuses a negative age): a manual max-age check after them is complete.
 _FUTURE_CHECKED = frozenset({"jwt.decode", "jwt.api_jwt.decode", "jwt.PyJWT.decode"})
+# `_signed`'s words: a `_STRONG_NAME` word starting an identifier or key, a subscript of
+# ``headers``, or a key holding the word `t`, `ts` or `date` (``parts["t"]``, ``"X-Ts"``).
+_SIGNED_WORDS = group(
+    "timestamp", "issued", "headers[", starting("iat"), "iat_", starting("sent"), "sent_",
+    "sentat", starting("signed"), "signed_",
+    # the key itself (``parts["t"]``, ``.get("date")``) or one of its words (``"X-Ts"``)
+    *(f"{opening}{quote}{word}" for opening in ("[", "get(") for quote in "'\""
+      for word in ("t" + quote, "ts" + quote, "date")),
+    *(f"{sep}{word}{end}" for word in ("t", "ts", "date") for sep in "-_"
+      for end in ("'", '"', sep)),
+    *(f"{quote}{word}{sep}" for word in ("t", "ts") for quote in "'\"" for sep in "-_"),
+)  # fmt: skip
 
 
 @rule(
@@ -25,7 +39,8 @@ _FUTURE_CHECKED = frozenset({"jwt.decode", "jwt.api_jwt.decode", "jwt.PyJWT.deco
     severity=Severity.MEDIUM,
     cwe=294,
     nodes=(ast.Module,),
-    requires=[["time", "now"]],
+    # A window on the wall clock (`first_windows`) over a value `_signed` accepts.
+    requires=[CLOCK_GATE, CLOCK, _SIGNED_WORDS],
 )
 def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     """Finds freshness checks on signed timestamps that accept any future time.

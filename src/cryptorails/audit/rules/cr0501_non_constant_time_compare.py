@@ -18,6 +18,7 @@ from cryptorails.audit.rules._leak import (
     secret_literal_category,
     words,
 )
+from cryptorails.audit.rules._prefilter import SECRET_GATE, SECRET_NAMES, SIG, SIGN, group
 
 _STRONG = frozenset({"password", "token", "secret", "key", "authorization"})
 # Names that need a second opinion: `signature` is also `inspect.signature` and a
@@ -52,6 +53,7 @@ _SIGNING_WORDS = frozenset({"sign", "mac", "hmac"})
 _PASSWORD_HASHERS = frozenset(
     {"bcrypt.hashpw", "crypt.crypt", "hashlib.scrypt", "hashlib.pbkdf2_hmac", "scrypt.hash"}
 )
+_COMPARING = (ast.Eq, ast.NotEq, ast.In, ast.NotIn)
 _PAIRED_FIELDS = frozenset(
     {"new", "old", "confirm", "confirmation", "repeat", "again", "retype", "current"}
 )
@@ -64,12 +66,13 @@ _PAIRED_FIELDS = frozenset(
     severity=Severity.HIGH,
     cwe=208,
     nodes=(ast.Compare, ast.Call),
+    # `_evidence`: a secret-named side (`SECRET_NAMES`), a signature-named one compared
+    # with another, or a MAC, password hash or `sign` helper it flows from.
     requires=[
-        ["sig", "mac", "token", "key", "secret", "passw", "pwd", "passphrase", "digest",
-         "hash", "auth", "otp", "csrf", "xsrf", "jwt", "bearer", "credential", "creds",
-         "apikey", "passcode", "cookie"],
+        group(SECRET_GATE, "sig", "mac", "crypt"),
+        group(SECRET_NAMES, SIG, SIGN, "mac", "crypt"),
     ],
-)  # fmt: skip
+)
 def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     """Finds `==`, `!=`, `in` and `startswith` on MACs, signatures, tokens and keys.
 
@@ -109,6 +112,12 @@ def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     - Crosby, Wallach, Riedi, "Opportunities and Limits of Remote Timing Attacks" (2009)
     - Python documentation, `hmac.compare_digest`
     """
+    if isinstance(node, ast.Call):
+        func = node.func
+        if not (isinstance(func, ast.Attribute) and func.attr in ("startswith", "endswith")):
+            return  # only prefix tests compare (cheap test before anything else)
+    elif not any(isinstance(op, _COMPARING) for op in getattr(node, "ops", ())):
+        return
     function = ctx.enclosing_function(node)
     if function is not None and function.name in ("__eq__", "__ne__", "__hash__"):
         return  # object equality, not an authentication check

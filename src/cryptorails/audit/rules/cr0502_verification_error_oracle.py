@@ -12,6 +12,7 @@ from cryptorails.audit._context import FileContext
 from cryptorails.audit._finding import Finding
 from cryptorails.audit._registry import Severity, rule
 from cryptorails.audit.rules._leak import name_category, raw_name, words
+from cryptorails.audit.rules._prefilter import SIG, VERIFY, group
 from cryptorails.audit.rules._time import own_nodes
 
 _VERIFY_CALLS = frozenset(
@@ -52,6 +53,13 @@ _AMBIGUOUS_EXCEPTIONS = frozenset(
 _CRYPTO_PACKAGES = ("jwt.", "jose.", "cryptography.", "itsdangerous.", "nacl.", "authlib.")
 # cryptorails' own authentication errors: their text never varies, by contract.
 _OPAQUE = frozenset({"VerificationError", "DecryptionError"})
+# Prefilter words of `_verifiers` besides `verify`, `unsign` and the signature names.
+_VERIFIER_WORDS = (
+    *("decrypt", "compare_digest", "checkpw", "check_password", "finalize_with_tag", "hmac"),
+    *("jwt", "constant_time_compare", "sealer", "signatur", "badpayload", "invalidtoken"),
+    *("invalidaudience", "invalidissue", "missingrequiredclaim", "expiredtoken", "jose"),
+    *("cryptography", "itsdangerous", "nacl", "authlib"),
+)
 _MISUSE = frozenset(
     {
         "TypeError", "NotImplementedError", "ImproperlyConfigured", "ConfigurationError",
@@ -128,12 +136,14 @@ class _Exit:
     severity=Severity.MEDIUM,
     cwe=204,
     nodes=(ast.FunctionDef, ast.AsyncFunctionDef),
+    # `_verifiers`: a verifying call, a caught crypto exception (by name, or from a crypto
+    # package), or a signature-named operand of ``==``; and an exit.
     requires=[
-        ["raise", "abort", "return"],
-        ["verify", "decrypt", "compare_digest", "checkpw", "check_password", "unsign",
-         "invalid", "expired", "jwt", "signature", "badsignature", "decodeerror"],
+        ["raise", "return", "abort"],
+        group(_VERIFIER_WORDS, "verif", "unsign", "sig", "mac"),
+        group(_VERIFIER_WORDS, VERIFY, ".unsign", "unsign(", SIG, "mac"),
     ],
-)  # fmt: skip
+)
 def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     """Finds verifiers whose failures differ in message, status code or exception.
 
@@ -179,7 +189,7 @@ def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     """
     if not _is_verifier(ctx, node):
         return
-    caught = {h.name for h in own_nodes(node) if isinstance(h, ast.ExceptHandler) and h.name}
+    caught = {h.name for h in own_nodes(ctx, node) if isinstance(h, ast.ExceptHandler) and h.name}
     exits = [e for e in _exits(ctx, node, caught) if e is not None]
     dynamic = next((e for e in exits if e.dynamic is not None), None)
     if dynamic is not None and dynamic.dynamic is not None:
@@ -301,7 +311,7 @@ def _last(expr: ast.AST) -> str:
 
 
 def _exits(ctx: FileContext, function: ast.AST, caught: set[str]) -> Iterator[_Exit | None]:
-    for node in own_nodes(function):
+    for node in own_nodes(ctx, function):
         if isinstance(node, ast.Raise) and node.exc is not None:
             exc = node.exc
             if isinstance(exc, ast.Name) and exc.id in caught:

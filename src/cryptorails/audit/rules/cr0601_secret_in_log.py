@@ -22,10 +22,13 @@ from cryptorails.audit.rules._leak import (
     secret_literal_category,
     words,
 )
+from cryptorails.audit.rules._prefilter import SECRET_GATE, SECRET_NAMES, group
 
 _LOG_METHODS = frozenset(
     {"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log", "msg"}
 )
+# The last names of `_PRINTS`, `_WARNINGS` and `_LOG_METHODS`.
+_SINK_ATTRIBUTES = _LOG_METHODS | {"pprint", "write", "warn", "capture_message"}
 _LOG_IGNORED_KEYWORDS = frozenset({"exc_info", "stack_info", "stacklevel"})
 _PRINTS = frozenset({"print", "pprint.pprint", "sys.stdout.write", "sys.stderr.write"})
 _WARNINGS = frozenset({"warnings.warn", "sentry_sdk.capture_message"})
@@ -61,6 +64,14 @@ _ENV_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
 _MASK_PREFIX = 8  # characters of a token that may be shown (see the Use instead section)
 _MASK_SUFFIX = 4
 _MAX_DEPTH = 5
+# Prefilter words (see `requires`) besides the secret names.
+_LEAKS = (
+    *("cookie", "cleartext", "decrypt", "unseal", "sealer", "oauth", "urandom"),
+    *("generate_key", "generate_private_key", "private_bytes"),
+)
+_HEADER_BAG_READS = tuple(
+    f"{request}.{bag}" for request in ("request", "req") for bag in ("headers", "cookies", "meta")
+)
 
 
 @rule(
@@ -70,13 +81,15 @@ _MAX_DEPTH = 5
     severity=Severity.HIGH,
     cwe=532,
     nodes=(ast.Call, ast.Raise),
+    # A sink (`_sink`, a raise) and something `_leak` reports: a secret name
+    # (`SECRET_NAMES`, cookies, plaintext), a request's header bag, a decryption, a MAC, a
+    # new key or token, an OAuth token response.
     requires=[
-        ["log", "print", "raise", "warn", ".write", ".msg"],
-        ["passw", "pwd", "passphrase", "passcode", "token", "secret", "key", "credential",
-         "creds", "authorization", "auth_header", "cookie", "plaintext", "cleartext",
-         "decrypt", "headers", "jwt", "bearer", "csrf", "otp", "private", "hmac"],
+        ["raise", "log", "warn", "print", ".write", "audit", "capture_message"],
+        group(SECRET_GATE, _LEAKS, "plain", "headers", "meta", "private_bytes"),
+        group(SECRET_NAMES, _LEAKS, "plaintext", "plain_text", "plain-text", _HEADER_BAG_READS),
     ],
-)  # fmt: skip
+)
 def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     """Finds secrets, tokens, keys and decrypted data sent to logs, stdout or errors.
 
@@ -150,8 +163,14 @@ def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
 
 
 def _sink(ctx: FileContext, call: ast.Call) -> str | None:
-    name = ctx.call_name(call) or ""
     func = call.func
+    if (
+        isinstance(func, ast.Attribute)
+        and func.attr not in _SINK_ATTRIBUTES
+        and not (isinstance(func.value, ast.Name) and func.value.id == "self")
+    ):
+        return None  # ``x.attr(...)`` resolves to a name ending in ``.attr``: no sink
+    name = ctx.call_name(call) or ""
     if name in _PRINTS:
         return None if _command_line(ctx, call) else "stdout"
     if name in _WARNINGS:

@@ -14,6 +14,7 @@ from cryptorails.audit._finding import Finding
 from cryptorails.audit._registry import Severity, rule
 from cryptorails.audit._vocab import call_argument
 from cryptorails.audit.rules._leak import name_category, raw_name
+from cryptorails.audit.rules._prefilter import SECRET_GATE, SECRET_NAMES, group
 
 _AEAD = "cryptography.hazmat.primitives.ciphers.aead."
 _ALGORITHMS = "cryptography.hazmat.primitives.ciphers.algorithms."
@@ -79,6 +80,8 @@ _REGEX_MARKERS = ("(?", "[^", "\\w", "\\s", "\\d", "[0-9", ".*", "[a-z", "[A-Z",
 _DOTTED = re.compile(r"[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)+")
 _NAMED_KINDS = frozenset({"password", "token", "secret", "key", "authorization"})
 _MAX_DEPTH = 6
+# Prefilter words of `_KEY_SINKS` and `_key_arguments` besides the secret names.
+_SINK_WORDS = ("chacha", "camellia", "tripledes", "sm4", "itsdangerous", "kdf", "nacl")
 
 
 @rule(
@@ -88,12 +91,14 @@ _MAX_DEPTH = 6
     severity=Severity.HIGH,
     cwe=321,
     nodes=(ast.Module,),
+    # A literal reaching one of `_KEY_SINKS` (or an itsdangerous signer, a KDF, a secret
+    # setting), or bound to a secret name (`SECRET_NAMES`).
     requires=[
         ['"', "'"],
-        ["key", "secret", "token", "passw", "pwd", "passphrase", "credential", "seed",
-         "hmac", "fernet", "aes", "chacha", "jwt", "signer", "serializer", "authorization"],
+        group(SECRET_GATE, _SINK_WORDS, "private"),
+        group(SECRET_NAMES, _SINK_WORDS, "signingkey", "privatekey", "private_bytes"),
     ],
-)  # fmt: skip
+)
 def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     """Finds keys and secrets that are literals in the code.
 

@@ -9,6 +9,7 @@ from cryptorails.audit._context import FileContext
 from cryptorails.audit._finding import Finding
 from cryptorails.audit._registry import Severity, rule
 from cryptorails.audit.rules._plain_config import guard_of, parameter_guard
+from cryptorails.audit.rules._prefilter import TLS_SWITCH, TLS_SWITCH_GATE
 from cryptorails.audit.rules._tls import (
     UNVERIFIED_FACTORIES,
     Switch,
@@ -32,23 +33,7 @@ _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
     severity=Severity.HIGH,
     cwe=295,
     nodes=(ast.Call, ast.Assign, ast.AnnAssign, ast.Dict),
-    requires=[
-        [
-            "verify",
-            "hostname",
-            "cert",
-            "allowinvalid",
-            "aiohttp",
-            "unverified",
-            "stdlib_context",
-            "autoaddpolicy",
-            "warningpolicy",
-            "curl_ca_bundle",
-            "insecure",
-            "ssl",
-            "tls",
-        ]
-    ],
+    requires=[TLS_SWITCH_GATE, TLS_SWITCH],
 )
 def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     """Finds TLS connections that accept any certificate.

@@ -77,21 +77,9 @@ _SPLIT = re.compile(r"[:,\s]+")
     severity=Severity.HIGH,
     cwe=327,
     nodes=(ast.Call, ast.Assign, ast.AugAssign),
-    requires=[
-        [
-            "protocol_",
-            "tlsversion",
-            "_method",
-            "op_no_",
-            "cipher",
-            "proto_version",
-            "ssl_version",
-            "minimum_version",
-            "maximum_version",
-            "min_version",
-            "max_version",
-        ]
-    ],
+    # An obsolete version's name (`_PROTOCOLS`, `_VERSIONS`, `_VERSION_STRINGS`, the
+    # ``OP_NO_TLSv1*`` options, ``MINIMUM_SUPPORTED``) or a cipher string.
+    requires=[["sslv", "tlsv1", "ssl3_", "tls1_", "minimum_supported", "cipher"]],
 )
 def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     """Finds TLS set up to speak obsolete protocol versions or weak cipher suites.

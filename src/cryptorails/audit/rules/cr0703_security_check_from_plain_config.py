@@ -10,6 +10,14 @@ from cryptorails.audit._context import FileContext
 from cryptorails.audit._finding import Finding
 from cryptorails.audit._registry import Severity, rule
 from cryptorails.audit.rules._plain_config import OVERRIDE, config_reads, guard_of
+from cryptorails.audit.rules._prefilter import (
+    AUTH,
+    PERM,
+    SIG,
+    TLS_SWITCH,
+    TLS_SWITCH_GATE,
+    group,
+)
 from cryptorails.audit.rules._tls import (
     Switch,
     assign_switches,
@@ -43,6 +51,11 @@ _BOOL_CALLS = frozenset({"bool", "strtobool", "str2bool", "to_bool", "as_bool", 
 # `check_signature`, `validate_token`, `hmac.compare_digest`, `jwt.decode`.
 _VERIFY_VERBS = frozenset({"verify", "authenticate", "authorize", "authorise"})
 _CHECK_VERBS = frozenset({"check", "validate", "ensure", "require", "assert", "is", "has"})
+# Prefilter words of `_SECURITY_NOUNS` besides signatures, MACs and TLS words.
+_NOUN_WORDS = (
+    *("csrf", "xsrf", "webhook", "token", "jwt", "credential", "password", "otp", "mfa"),
+    *("captcha", "apikey", "admin", "superuser", "staff", "login"),
+)
 _SECURITY_NOUNS = frozenset(
     {
         "signature",
@@ -91,33 +104,24 @@ _SECURITY_NOUNS = frozenset(
     severity=Severity.HIGH,
     cwe=807,
     nodes=(ast.Call, ast.Assign, ast.AnnAssign, ast.Dict, ast.If),
+    # A config read (`_plain_config`) and a switch (`TLS_SWITCH`) or a verification call,
+    # security function or security wrapper (`_VERIFY_VERBS`, `_SECURITY_NOUNS`).
     requires=[
-        ["env", "settings", "conf", "cfg", "getboolean"],
-        [
-            "verify",
-            "hostname",
-            "cert",
-            "ssl",
-            "auth",
-            "sign",
-            "sig",
-            "token",
-            "password",
-            "csrf",
-            "xsrf",
-            "perm",
-            "hmac",
+        ["conf", "settings", "env", "cfg", "getbool", "get_bool", "as_bool"],
+        group(TLS_SWITCH_GATE, "compare", "jose", "sig", "mac", "auth", "perm", _NOUN_WORDS),
+        group(
+            TLS_SWITCH,
+            "compare_digest",
+            "comparedigest",
+            "jose",
+            SIG,
+            "_signed",
+            "signed_",
             "mac",
-            "webhook",
-            "otp",
-            "captcha",
-            "admin",
-            "superuser",
-            "staff",
-            "allowinvalid",
-            "insecure",
-            "digest",
-        ],
+            AUTH,
+            PERM,
+            _NOUN_WORDS,
+        ),
     ],
 )
 def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
@@ -260,11 +264,25 @@ def _is_verification(ctx: FileContext, call: ast.Call) -> bool:
 
 
 def _verifies(ctx: FileContext, statements: list[ast.stmt]) -> bool:
-    for statement in statements:
-        for sub in ast.walk(statement):
-            if isinstance(sub, ast.Call) and _is_verification(ctx, sub):
-                return True
-    return False
+    """Whether a verification call is inside `statements`."""
+    calls = _verification_calls(ctx)
+    if not calls or not statements:
+        return False
+    blocks = set(statements)
+    return any(any(a in blocks for a in ctx.ancestors(call)) for call in calls)
+
+
+def _verification_calls(ctx: FileContext) -> list[ast.Call]:
+    """The module's verification calls (found once: every ``if`` asks about them)."""
+    key = ("CR0703", "verification_calls")
+    found = ctx.cache.get(key)
+    if found is None:
+        found = ctx.cache[key] = [
+            c
+            for c in ctx.by_type.get(ast.Call, ())
+            if isinstance(c, ast.Call) and _is_verification(ctx, c)
+        ]
+    return found  # type: ignore[return-value]
 
 
 def _security_function(function: ast.AST | None) -> tuple[str, list[str]] | None:
@@ -345,6 +363,25 @@ def _branch(node: ast.If, ctx: FileContext) -> Iterator[Finding]:
     parent = ctx.parent(node)
     if isinstance(parent, ast.If) and parent.orelse == [node]:
         return  # an elif: the chain is judged at its first test
+    what = _decided(node, ctx)
+    if what is None:
+        return
+    reads = config_reads(ctx, node.test)
+    if not reads:
+        return  # no config read, or a cryptorails override decides
+    if not any(_SWITCH_WORDS.intersection(_words(key)) for _, key in reads):
+        # `if token is not None: validate(token)` with the token read from the
+        # environment checks a value, it does not switch a check.
+        return
+    read = reads[0][0]
+    yield ctx.report(
+        node.test,
+        f"plain config ({read}) decides {what}: no approval, no expiry",
+    )
+
+
+def _decided(node: ast.If, ctx: FileContext) -> str | None:
+    """What the ``if`` decides about verification, or None."""
     in_body, in_else = _verifies(ctx, node.body), _verifies(ctx, node.orelse)
     what: str | None = None
     if in_body != in_else:
@@ -363,17 +400,4 @@ def _branch(node: ast.If, ctx: FileContext) -> Iterator[Finding]:
             later = block[block.index(node) + 1 :] if node in block else []
             if _verifies(ctx, later):
                 what = "whether the verification below is skipped"
-    if what is None:
-        return
-    reads = config_reads(ctx, node.test)
-    if not reads:
-        return  # no config read, or a cryptorails override decides
-    if not any(_SWITCH_WORDS.intersection(_words(key)) for _, key in reads):
-        # `if token is not None: validate(token)` with the token read from the
-        # environment checks a value, it does not switch a check.
-        return
-    read = reads[0][0]
-    yield ctx.report(
-        node.test,
-        f"plain config ({read}) decides {what}: no approval, no expiry",
-    )
+    return what

@@ -33,7 +33,8 @@ _HARMLESS_PARENTS = frozenset(
     {"HMAC", "MGF1", "OAEP", "PBKDF2HMAC", "HKDF", "HKDFExpand", "ConcatKDFHash"}
     | {"ConcatKDFHMAC", "KBKDFHMAC", "X963KDF"}
 )
-_SIGNERS = frozenset({"sign", "verify", "ECDSA", "Prehashed", "sign_digest", "verify_digest"})
+# A tuple, not a set: `_signing_use` reports the first method found, whatever the hash seed.
+_SIGNERS = ("sign", "verify", "ECDSA", "Prehashed", "sign_digest", "verify_digest")
 _DIGEST_METHODS = frozenset({"hexdigest", "digest", "finalize", "copy"})
 
 # Names (snake_case words) of what a security use hashes, produces or is done by.

@@ -48,9 +48,11 @@ _ECC_GENERATE = frozenset({"Crypto.PublicKey.ECC.generate", "Cryptodome.PublicKe
     severity=Severity.HIGH,
     cwe=326,
     nodes=(ast.Call,),
+    # `_SIZED`, `_CURVE_ARGUMENT`, `_ECC_GENERATE`: a generator of one of these libraries
+    # (``cryptography...asymmetric``, PyCryptodome, pyOpenSSL, M2Crypto, paramiko, rsa).
     requires=[
-        ["crypto", "rsa", "dsa", "paramiko", "openssl", "ecc"],
         ["generate", "newkeys", "gen_key", "derive_private_key"],
+        ["asymmetric", "crypto", "paramiko", "newkeys"],
     ],
 )
 def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
