@@ -232,8 +232,11 @@ _AUTH_VOCABULARY = (
 def auth_module(ctx: FileContext) -> bool:
     """Whether the module deals with authentication at all. In one that does not, a
     `token` is a parser's or a lock's, not a credential."""
-    source = ctx.source.lower()
-    return any(word in source for word in _AUTH_VOCABULARY)
+    found = ctx.cache.get("auth_module")
+    if found is None:
+        source = ctx.lowered
+        found = ctx.cache["auth_module"] = any(word in source for word in _AUTH_VOCABULARY)
+    return found is True
 
 
 def lexer_token(ctx: FileContext, node: ast.AST) -> bool:

@@ -254,7 +254,7 @@ def _replay_use(ctx: FileContext, name: str, uses: Uses) -> str | None:
 def _authenticates(ctx: FileContext) -> bool:
     """Whether the module verifies messages or tokens at all (a dedup set of unsigned
     notifications is not a replay record)."""
-    source = ctx.source.lower()
+    source = ctx.lowered
     return any(w in source for w in (b"hmac", b"signature", b"verify", b"decrypt", b"jwt"))
 
 

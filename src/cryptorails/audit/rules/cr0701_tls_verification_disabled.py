@@ -13,14 +13,12 @@ from cryptorails.audit.rules._prefilter import TLS_SWITCH, TLS_SWITCH_GATE
 from cryptorails.audit.rules._tls import (
     UNVERIFIED_FACTORIES,
     Switch,
-    assign_switches,
-    call_switches,
     context_like_class,
-    dict_switches,
     is_cert_none,
     mentions,
     terminals,
 )
+from cryptorails.audit.rules._tls_switches import assign_switches, call_switches, dict_switches
 
 _HOST_KEY_POLICIES = ("AutoAddPolicy", "WarningPolicy")
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)

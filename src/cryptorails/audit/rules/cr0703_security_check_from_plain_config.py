@@ -18,13 +18,8 @@ from cryptorails.audit.rules._prefilter import (
     TLS_SWITCH_GATE,
     group,
 )
-from cryptorails.audit.rules._tls import (
-    Switch,
-    assign_switches,
-    call_switches,
-    dict_switches,
-    terminals,
-)
+from cryptorails.audit.rules._tls import Switch, terminals
+from cryptorails.audit.rules._tls_switches import assign_switches, call_switches, dict_switches
 
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _WORD = re.compile(r"[a-z0-9]+")
