@@ -454,7 +454,12 @@ class FileContext:
         if isinstance(expr, ast.Call):
             function = self.local_function(expr)
             if function is not None:
-                return _returns(function) or None
+                key = ("returns", function)
+                returns = self.cache.get(key)
+                if returns is None:
+                    returns = self.cache[key] = _returns(function)
+                assert isinstance(returns, list)
+                return returns or None
         if isinstance(expr, ast.Await):
             return [expr.value]
         return None
