@@ -26,7 +26,7 @@ from cryptorails.audit._finding import Finding
 if TYPE_CHECKING:
     from cryptorails.audit._registry import Rule
 
-__all__ = ["FileContext", "Scope"]
+__all__ = ["FileContext", "Scope", "child_nodes"]
 
 Scope = ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
@@ -569,6 +569,26 @@ def _fields(cls: type[ast.AST]) -> tuple[str, ...]:
     if found is None:
         found = _FIELDS[cls] = tuple(f for f in cls._fields if f not in _SKIPPED_FIELDS)
     return found
+
+
+_ALL_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
+
+
+def child_nodes(node: ast.AST) -> list[ast.AST]:
+    """`ast.iter_child_nodes(node)` as a list (contexts and operators included), without
+    the generator overhead, for rules that walk a subtree with their own pruning."""
+    cls = node.__class__
+    fields = _ALL_FIELDS.get(cls)
+    if fields is None:
+        fields = _ALL_FIELDS[cls] = cls._fields
+    out: list[ast.AST] = []
+    for name in fields:
+        value = getattr(node, name, None)
+        if isinstance(value, ast.AST):
+            out.append(value)
+        elif isinstance(value, list):
+            out.extend(v for v in value if isinstance(v, ast.AST))
+    return out
 
 
 class _NotConstant:

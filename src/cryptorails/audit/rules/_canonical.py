@@ -10,7 +10,7 @@ import re
 import weakref
 from collections.abc import Iterator
 
-from cryptorails.audit._context import FileContext
+from cryptorails.audit._context import FileContext, child_nodes
 from cryptorails.audit._vocab import call_argument, is_secret_name
 
 __all__ = [
@@ -87,34 +87,15 @@ def calls_in_last_first(ctx: FileContext, function: ast.AST) -> list[ast.Call]:
     found = ctx.cache.get(key)
     if found is None:
         out: list[ast.Call] = []
-        stack = _children(function)
+        stack = child_nodes(function)
         while stack:
             node = stack.pop()
             if isinstance(node, ast.Call):
                 out.append(node)
             if not isinstance(node, _NESTED):
-                stack.extend(_children(node))
+                stack.extend(child_nodes(node))
         found = ctx.cache[key] = out
     return found  # type: ignore[return-value]
-
-
-_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
-
-
-def _children(node: ast.AST) -> list[ast.AST]:
-    """`ast.iter_child_nodes` as a list, without the generator overhead."""
-    cls = node.__class__
-    fields = _FIELDS.get(cls)
-    if fields is None:
-        fields = _FIELDS[cls] = cls._fields
-    out: list[ast.AST] = []
-    for name in fields:
-        value = getattr(node, name, None)
-        if isinstance(value, ast.AST):
-            out.append(value)
-        elif isinstance(value, list):
-            out.extend(v for v in value if isinstance(v, ast.AST))
-    return out
 
 
 # Per-file memo of `is_verifier`: every function is asked about once per rule and again

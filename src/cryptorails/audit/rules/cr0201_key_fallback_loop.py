@@ -6,7 +6,7 @@ import ast
 import re
 from collections.abc import Callable, Iterator
 
-from cryptorails.audit._context import FileContext
+from cryptorails.audit._context import FileContext, child_nodes
 from cryptorails.audit._finding import Finding
 from cryptorails.audit._registry import Severity, rule
 from cryptorails.audit._vocab import call_argument
@@ -308,32 +308,13 @@ def _walk_no_nested(node: ast.AST) -> Iterator[ast.AST]:
     while stack:
         current = stack.pop()
         yield current
-        for child in _children(current):
+        for child in child_nodes(current):
             nested = isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
             inner_loop = (
                 isinstance(child, ast.For | ast.While | ast.AsyncFor) and current is not node
             )
             if not nested and not inner_loop:
                 stack.append(child)
-
-
-_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
-
-
-def _children(node: ast.AST) -> list[ast.AST]:
-    """`ast.iter_child_nodes` as a list, without the generator overhead."""
-    cls = node.__class__
-    fields = _FIELDS.get(cls)
-    if fields is None:
-        fields = _FIELDS[cls] = cls._fields
-    out: list[ast.AST] = []
-    for name in fields:
-        value = getattr(node, name, None)
-        if isinstance(value, ast.AST):
-            out.append(value)
-        elif isinstance(value, list):
-            out.extend(v for v in value if isinstance(v, ast.AST))
-    return out
 
 
 def _calls(node: ast.AST) -> Iterator[ast.Call]:
