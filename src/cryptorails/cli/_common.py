@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
@@ -21,6 +21,9 @@ from rich.text import Text
 from cryptorails.context import Context, validate_label
 from cryptorails.errors import CryptoRailsError, DecryptionError, VerificationError
 from cryptorails.keys import Keyring, LocalKek, keystore_environment
+
+if TYPE_CHECKING:
+    from cryptorails.tokens import TrustedIssuers
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -130,6 +133,25 @@ def open_keyring(keystore: Path, environment: str | None, kek: Path | None) -> K
     recorded = keystore_environment(keystore)
     key = LocalKek.from_file(kek or default_kek(keystore))
     return Keyring.open(keystore, kek=key, environment=environment or recorded)
+
+
+def trusted_token(trust: Path, tenant: str | None, source: str) -> tuple[TrustedIssuers, str, str]:
+    """Load a trust file, pick the tenant, and read the token (``-``: stdin).
+
+    Returns the `TrustedIssuers`, the tenant and the token text. Exits 2 when the tenant
+    is ambiguous or unknown.
+    """
+    from cryptorails.tokens import load_trust_file
+
+    trusted = load_trust_file(trust)
+    if tenant is None:
+        if len(trusted) != 1:
+            fail("error: the trust file lists several tenants; pass --tenant")
+        tenant = trusted.tenants[0]
+    elif tenant not in trusted:
+        fail(f"error: the trust file has no tenant {tenant!r}")
+    raw = sys.stdin.read() if source == "-" else source
+    return trusted, tenant, raw.strip()
 
 
 def emit(fmt: str, data: dict[str, Any], text: str) -> None:

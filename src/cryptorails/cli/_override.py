@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 import re
-import sys
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -22,13 +21,14 @@ from cryptorails.cli._common import (
     fail,
     format_option,
     open_keyring,
+    trusted_token,
 )
 from cryptorails.clock import SystemClock
 from cryptorails.context import Context
 from cryptorails.errors import Reason, VerificationError
 from cryptorails.keys import Keyring
 from cryptorails.overrides import MAX_OVERRIDE_LIFETIME, OVERRIDE_AUDIENCE, Override, approve
-from cryptorails.tokens import TokenIssuer, load_trust_file
+from cryptorails.tokens import TokenIssuer
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -128,16 +128,9 @@ def override_inspect(source: str, trust: Path, tenant: str | None, fmt: str) -> 
 
     Exits 1 when it does not verify or has expired.
     """
-    trusted = load_trust_file(trust)
-    if tenant is None:
-        if len(trusted) != 1:
-            fail("error: the trust file lists several tenants; pass --tenant")
-        tenant = trusted.tenants[0]
-    elif tenant not in trusted:
-        fail(f"error: the trust file has no tenant {tenant!r}")
-    raw = sys.stdin.read() if source == "-" else source
+    trusted, tenant, raw = trusted_token(trust, tenant, source)
     try:
-        found = Override.from_claims(trusted.verify(tenant, raw.strip()))
+        found = Override.from_claims(trusted.verify(tenant, raw))
     except VerificationError as e:
         # A genuine approval past its end (the signature is checked first) is reported as
         # such; every other failure stays the one generic text.

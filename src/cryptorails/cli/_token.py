@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,11 +17,12 @@ from cryptorails.cli._common import (
     fail,
     format_option,
     keystore_options,
+    trusted_token,
 )
 from cryptorails.context import Context
 from cryptorails.errors import VerificationError
 from cryptorails.keys import Keyring
-from cryptorails.tokens import TokenIssuer, load_trust_file
+from cryptorails.tokens import TokenIssuer
 
 _TOKEN_ALGORITHMS = [a.value for a in Algorithm if a.kind is not KeyKind.AEAD and not a.verify_only]
 
@@ -100,16 +100,9 @@ def token_verify(source: str, trust: Path, tenant: str | None, explain: bool, fm
 
     Exits 1 with "verification failed" when it does not verify, whatever the cause.
     """
-    trusted = load_trust_file(trust)
-    if tenant is None:
-        if len(trusted) != 1:
-            fail("error: the trust file lists several tenants; pass --tenant")
-        tenant = trusted.tenants[0]
-    elif tenant not in trusted:
-        fail(f"error: the trust file has no tenant {tenant!r}")
-    raw = sys.stdin.read() if source == "-" else source
+    trusted, tenant, raw = trusted_token(trust, tenant, source)
     try:
-        claims = trusted.verify(tenant, raw.strip())
+        claims = trusted.verify(tenant, raw)
     except VerificationError as e:
         message = f"{e} (reason: {e.reason.value})" if explain else str(e)
         if fmt == "json":
