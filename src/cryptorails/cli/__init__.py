@@ -13,12 +13,17 @@ from __future__ import annotations
 from cryptorails.cli import (  # noqa: F401
     _demo,
     _keys,
+    _lifecycle,
+    _nonces,
     _override,
     _runtime,
     _scan,
     _seal,
     _secrets,
     _token,
+    _triage,
+    _triage_inputs,
+    _triage_ops,
 )
 from cryptorails.cli._common import cli
 

@@ -1,10 +1,4 @@
-"""Key-encryption keys (KEKs): what protects a keystore at rest.
-
-A KEK wraps each keyset with associated data naming the keyset's environment, tenant and
-purpose, so a keyset file copied under another name, tenant or environment does not
-unwrap. `LocalKek` keeps a 32-byte key in a file of its own; HSM and cloud KMS KEKs
-implement the same two-method protocol.
-"""
+"""`LocalKek`: a KEK kept in a local file."""
 
 from __future__ import annotations
 
@@ -13,7 +7,6 @@ import hmac
 import os
 import stat
 from pathlib import Path
-from typing import Protocol, runtime_checkable
 
 from cryptography.exceptions import InvalidTag
 
@@ -21,27 +14,9 @@ from cryptorails.aead._xaes import XaesKey
 from cryptorails.errors import ConfigurationError, DecryptionError, Reason
 from cryptorails.secret import Secret
 
-__all__ = ["Kek", "LocalKek"]
+__all__ = ["LocalKek"]
 
 _WRAP_VERSION = b"\x01"
-
-
-@runtime_checkable
-class Kek(Protocol):
-    """Wraps and unwraps keystore contents with associated data."""
-
-    @property
-    def kek_id(self) -> str:
-        """A stable, non-secret identifier of this KEK (checked when a keystore opens)."""
-        ...
-
-    def wrap(self, plaintext: bytes, aad: bytes) -> bytes:
-        """Encrypt and authenticate `plaintext`, binding `aad`."""
-        ...
-
-    def unwrap(self, blob: bytes, aad: bytes) -> bytes:
-        """Reverse `wrap`. Raises `DecryptionError` for any failure."""
-        ...
 
 
 class LocalKek:

@@ -1,0 +1,55 @@
+"""The KEK protocols: what every key-encryption key and per-tenant KEK provider offers."""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+__all__ = ["Kek", "TenantKeks"]
+
+
+@runtime_checkable
+class Kek(Protocol):
+    """Wraps and unwraps keystore contents with associated data."""
+
+    @property
+    def kek_id(self) -> str:
+        """A stable, non-secret identifier of this KEK (checked when a keystore opens)."""
+        ...
+
+    def wrap(self, plaintext: bytes, aad: bytes) -> bytes:
+        """Encrypt and authenticate `plaintext`, binding `aad`."""
+        ...
+
+    def unwrap(self, blob: bytes, aad: bytes) -> bytes:
+        """Reverse `wrap`. Raises `DecryptionError` for any failure."""
+        ...
+
+
+@runtime_checkable
+class TenantKeks(Protocol):
+    """Gives each tenant a KEK of its own (envelope encryption per tenant).
+
+    A keystore opened with a `TenantKeks` wraps each keyset under its tenant's KEK, so one
+    tenant's keys can be destroyed (crypto-shredding) or moved alone. Destroying a tenant
+    KEK held in an HSM or KMS is final even if an old copy of the keystore is restored;
+    a KEK wrapped inside the keystore (`WrappedTenantKeks`) comes back with such a copy,
+    which is why shredding also records a tombstone in a ledger outside the keystore.
+    """
+
+    @property
+    def provider_id(self) -> str:
+        """A stable, non-secret description of where tenant KEKs live (recorded in the
+        keystore, checked when it opens)."""
+        ...
+
+    def kek(self, tenant: str, *, create: bool) -> Kek | None:
+        """The KEK of `tenant`; created first when absent and `create` is True, else None."""
+        ...
+
+    def destroy(self, tenant: str) -> bool:
+        """Irreversibly destroy the KEK of `tenant`; True if one existed."""
+        ...
+
+    def tenants(self) -> list[str]:
+        """Every tenant that has a KEK here."""
+        ...
