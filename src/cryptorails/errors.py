@@ -41,6 +41,9 @@ class Reason(enum.Enum):
     UNKNOWN_KEY = "unknown_key"
     KEY_DISABLED = "key_disabled"
     KEY_DESTROYED = "key_destroyed"
+    KEY_NOT_ACTIVE = "key_not_active"
+    KEY_COMPROMISED = "key_compromised"
+    TENANT_SHREDDED = "tenant_shredded"
     AUTHENTICATION_FAILED = "authentication_failed"
     # Tokens (JWS / JWT).
     TOO_LARGE = "too_large"

@@ -19,7 +19,17 @@ from typing import NamedTuple
 from cryptorails.algorithms import Algorithm
 from cryptorails.context import Context
 
-__all__ = ["HEADER_SIZE", "VERSION", "UnverifiedHeader", "aad_base", "header", "parse_header"]
+__all__ = [
+    "HEADER_SIZE",
+    "VERSION",
+    "BlobHeader",
+    "UnverifiedHeader",
+    "aad_base",
+    "header",
+    "nonce_size",
+    "parse_header",
+    "read_header",
+]
 
 VERSION = 0x01
 HEADER_SIZE = 6
@@ -49,3 +59,37 @@ def parse_header(view: bytes) -> UnverifiedHeader | None:
     if len(view) < HEADER_SIZE:
         return None
     return UnverifiedHeader(view[0], view[1], int.from_bytes(view[2:6], "big"))
+
+
+def nonce_size(algorithm: Algorithm) -> int:
+    """The nonce length in blobs of `algorithm`: 24 bytes for XAES-256-GCM, else 12."""
+    return 24 if algorithm is Algorithm.XAES_256_GCM else 12
+
+
+class BlobHeader(NamedTuple):
+    """What a blob says about itself before authentication (operator tooling: usage
+    scans, rewrap, nonce-reuse checks, triage). Never a reason to trust anything."""
+
+    version: int
+    algorithm: Algorithm | None
+    """None when the id names no AEAD algorithm cryptorails knows."""
+    kid: int
+    nonce: bytes
+    """Empty when the algorithm is unknown or the blob is too short to hold one."""
+
+
+def read_header(blob: bytes) -> BlobHeader | None:
+    """The unverified header and nonce of a sealed blob, or None if it is too short or
+    not bytes."""
+    if not isinstance(blob, bytes | bytearray | memoryview):
+        return None
+    unverified = parse_header(bytes(blob[:HEADER_SIZE]))
+    if unverified is None:
+        return None
+    algorithm = Algorithm.from_wire_id(unverified.algorithm_id)
+    nonce = b""
+    if algorithm is not None and unverified.version == VERSION:
+        end = HEADER_SIZE + nonce_size(algorithm)
+        if len(blob) >= end:
+            nonce = bytes(blob[HEADER_SIZE:end])
+    return BlobHeader(unverified.version, algorithm, unverified.kid, nonce)

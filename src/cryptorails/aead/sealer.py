@@ -19,7 +19,7 @@ from cryptorails.aead._algorithms import Primitive, primitive_for
 from cryptorails.algorithms import Algorithm, KeyKind
 from cryptorails.context import Context
 from cryptorails.errors import DecryptionError, Reason
-from cryptorails.keys import Key, Keyring, Keyset, KeyState
+from cryptorails.keys import Key, Keyring, Keyset
 
 __all__ = ["Sealer"]
 
@@ -137,6 +137,40 @@ class Sealer:
         except (InvalidTag, ValueError):
             raise DecryptionError(Reason.AUTHENTICATION_FAILED) from None
 
+    def rewrap(self, blob: bytes, ctx: Context, aad: bytes = b"") -> bytes:
+        """Re-encrypt `blob` under the current primary key of `ctx`; the plaintext never
+        reaches the caller.
+
+        A blob already under the primary comes back unchanged (after it is verified). A
+        blob under a *compromised* key is opened here — and only here — so that data can
+        be moved off that key; `open` refuses such keys.
+
+        Raises:
+            DecryptionError: as `open` (the blob does not open under `ctx` and `aad`).
+            PolicyError: as `seal`.
+        """
+        try:
+            plaintext = Sealer.open(self, blob, ctx, aad)
+        except DecryptionError as e:
+            if e.reason is not Reason.KEY_COMPROMISED:
+                raise
+            blob = bytes(blob)
+            _, prepared = self._vet(blob, ctx, blob[: _format.HEADER_SIZE], compromised_ok=True)
+            if aad.__class__ is not bytes:
+                aad = _aad_bytes(aad)
+            try:
+                plaintext = prepared[0].open(
+                    blob, prepared[1] + len(aad).to_bytes(4, "big") + aad if aad else prepared[2]
+                )
+            except (InvalidTag, ValueError):
+                raise DecryptionError(Reason.AUTHENTICATION_FAILED) from None
+        keyset = self._keyring.find_keyset(ctx)
+        if keyset is not None and bytes(blob[: _format.HEADER_SIZE]) == _format.header(
+            keyset.primary.algorithm, keyset.primary.kid
+        ):
+            return bytes(blob)
+        return self.seal(plaintext, ctx, aad)
+
     def _open_marked(self, blob: bytes, ctx: Context, aad: bytes = b"") -> bytes:
         """`open`, with the result marked as `Plaintext` (see `mark_plaintext`)."""
         return Plaintext(Sealer.open(self, blob, ctx, aad))
@@ -156,8 +190,14 @@ class Sealer:
         if cached is not None and cached[0] is keyset:
             self._keysets[ctx] = (cached[2], generation, keyset, keyset._cache.get(_SEAL))
 
-    def _vet(self, blob: bytes, ctx: Context, hdr: bytes) -> tuple[Keyset, _Prepared]:
-        """Check an unverified header against the keyset of `ctx` (and only that one)."""
+    def _vet(
+        self, blob: bytes, ctx: Context, hdr: bytes, *, compromised_ok: bool = False
+    ) -> tuple[Keyset, _Prepared]:
+        """Check an unverified header against the keyset of `ctx` (and only that one).
+
+        `compromised_ok` (rewrap only) accepts a compromised key, without remembering it
+        in the keyset's cache, so `open` keeps refusing it.
+        """
         unverified = _format.parse_header(hdr)
         if unverified is None:
             raise DecryptionError(Reason.MALFORMED)
@@ -171,15 +211,15 @@ class Sealer:
         keyset = self._keyring.refresh(ctx)
         key = keyset.get(unverified.kid) if keyset is not None else None
         if keyset is None or key is None:
-            raise DecryptionError(Reason.UNKNOWN_KEY)
-        if key.state is KeyState.DESTROYED:
-            raise DecryptionError(Reason.KEY_DESTROYED)
-        if not key.can_open:
-            raise DecryptionError(Reason.KEY_DISABLED)
+            shredded = keyset is None and self._keyring.tombstone(ctx.tenant) is not None
+            raise DecryptionError(Reason.TENANT_SHREDDED if shredded else Reason.UNKNOWN_KEY)
+        refusal = key.refusal
+        if refusal is not None and not (compromised_ok and refusal is Reason.KEY_COMPROMISED):
+            raise DecryptionError(refusal)
         # The key decides the algorithm; the header may only agree with it.
         if key.algorithm is not algorithm:
             raise DecryptionError(Reason.ALGORITHM_MISMATCH)
-        return keyset, _prepare(keyset, key, hdr)
+        return keyset, _prepare(keyset, key, None if refusal else hdr)
 
 
 def _aad_bytes(aad: object) -> bytes:
@@ -189,8 +229,9 @@ def _aad_bytes(aad: object) -> bytes:
     return bytes(aad)
 
 
-def _prepare(keyset: Keyset, key: Key, slot: str | bytes) -> _Prepared:
-    """Build (once per key and snapshot) what sealing and opening under `key` need."""
+def _prepare(keyset: Keyset, key: Key, slot: str | bytes | None) -> _Prepared:
+    """Build (once per key and snapshot) what sealing and opening under `key` need;
+    remembered in the keyset's cache under `slot` (None: not remembered)."""
     assert key.material is not None  # destroyed keys are rejected before this
     keyset.require(KeyKind.AEAD, "a Sealer needs an AEAD keyset")
     hdr = _format.header(key.algorithm, key.kid)
@@ -200,5 +241,6 @@ def _prepare(keyset: Keyset, key: Key, slot: str | bytes) -> _Prepared:
         key._cache["primitive"] = primitive
     base = _format.aad_base(hdr, keyset.context, keyset.environment)
     prepared = (primitive, base, base + bytes(4))
-    keyset._cache[slot] = prepared
+    if slot is not None:
+        keyset._cache[slot] = prepared
     return prepared

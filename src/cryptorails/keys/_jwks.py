@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from cryptorails.algorithms import Algorithm, load_private_key
-from cryptorails.keys._model import Key
+from cryptorails.keys._model import Key, KeyState
 
 __all__ = ["public_jwk", "publishable"]
 
@@ -20,9 +20,11 @@ def _b64u(data: bytes) -> str:
 
 
 def publishable(key: Key) -> bool:
-    """Whether `key` belongs in a public JWKS: an asymmetric key that may still verify."""
+    """Whether `key` belongs in a public JWKS: an asymmetric key that may still verify, or
+    one about to be promoted (publishing a pre-activation key lets relying parties fetch it
+    before the first token signed with it arrives)."""
     return (
-        key.can_open
+        (key.can_open or key.state is KeyState.PRE_ACTIVATION)
         and key.material is not None
         and key.algorithm in (Algorithm.ED25519, Algorithm.ES256)
     )

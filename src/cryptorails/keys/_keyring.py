@@ -8,26 +8,28 @@ path, so a blob can never select another tenant's key.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import secrets
 import time
 import weakref
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, TypeVar
 
 from cryptorails.algorithms import Algorithm, KeyKind, new_key_material
 from cryptorails.clock import Clock, SystemClock
-from cryptorails.context import Context
+from cryptorails.context import Context, validate_label
 from cryptorails.errors import ConfigurationError, PolicyError
 from cryptorails.keys._jwks import public_jwk, publishable
+from cryptorails.keys._ledger import Ledger, Tombstone
 from cryptorails.keys._model import Key, Keyset, KeyState
 from cryptorails.keys._stores import Change, FileKeystore, KeysetStore, MemoryKeystore
-from cryptorails.keys.kek import Kek
+from cryptorails.keys.kek import Kek, TenantKeks
 from cryptorails.secret import Secret
 
-__all__ = ["DEFAULT_ALGORITHM", "GCM_USAGE_BUDGET", "Keyring"]
+__all__ = ["DEFAULT_ALGORITHM", "GCM_USAGE_BUDGET", "Keyring", "ShredReport"]
 
 T = TypeVar("T")
 
@@ -38,10 +40,17 @@ DEFAULT_LEASE = 2**16
 
 _ALLOWED = {
     # target state: the states it may be reached from
-    KeyState.PRIMARY: {KeyState.ACTIVE},
+    KeyState.PRIMARY: {KeyState.ACTIVE, KeyState.PRE_ACTIVATION},
     KeyState.ACTIVE: {KeyState.DISABLED},
-    KeyState.DISABLED: {KeyState.ACTIVE},
-    KeyState.DESTROYED: {KeyState.DISABLED},
+    KeyState.DISABLED: {KeyState.ACTIVE, KeyState.PRE_ACTIVATION},
+    # A compromised primary is replaced by a new primary in the same change.
+    KeyState.COMPROMISED: {
+        KeyState.PRE_ACTIVATION,
+        KeyState.PRIMARY,
+        KeyState.ACTIVE,
+        KeyState.DISABLED,
+    },
+    KeyState.DESTROYED: {KeyState.DISABLED, KeyState.COMPROMISED, KeyState.PRE_ACTIVATION},
 }
 
 
@@ -76,6 +85,15 @@ def _check_algorithm(algorithm: object) -> Algorithm:
     return algorithm
 
 
+@dataclass(frozen=True)
+class ShredReport:
+    """What `Keyring.shred` did."""
+
+    tombstone: Tombstone
+    keysets_deleted: int
+    tenant_kek_destroyed: bool
+
+
 class Keyring:
     """Keysets of one environment, addressed by `Context`.
 
@@ -90,6 +108,9 @@ class Keyring:
         key_lifetime: if set, new keys stop sealing this long after creation.
         clock: the wall clock for key creation and expiry.
         refresh_interval: seconds between checks for changes made by other processes.
+        ledger: the key ledger outside the keystore. With it, every keyset of a shredded
+            tenant is refused (its blobs fail with reason ``tenant_shredded``) even when
+            an old keystore copy holding its keys is restored; `shred` needs it.
     """
 
     def __init__(
@@ -103,8 +124,11 @@ class Keyring:
         key_lifetime: timedelta | None = None,
         clock: Clock | None = None,
         refresh_interval: float = 1.0,
+        ledger: Ledger | None = None,
     ) -> None:
         _check_algorithm(algorithm)
+        if ledger is not None and not isinstance(ledger, Ledger):
+            raise TypeError("ledger must be a cryptorails Ledger")
         if usage_budget < 1 or lease_size < 1:
             raise ValueError("usage_budget and lease_size must be positive")
         if key_lifetime is not None and key_lifetime <= timedelta(0):
@@ -124,6 +148,10 @@ class Keyring:
         self._generation = 0
         # (ctx, kid) -> (slot counter, slots leased) for budgeted keys
         self._leases: dict[tuple[Context, int], tuple[itertools.count[int], int]] = {}
+        self._ledger = ledger
+        # tenant -> (tombstone or None, monotonic time of the next check); a tombstone,
+        # once seen, is kept for good (they are never removed).
+        self._tombstones: dict[str, tuple[Tombstone | None, float]] = {}
         _KEYRINGS.add(self)
 
     @classmethod
@@ -139,15 +167,21 @@ class Keyring:
         kek: Kek,
         environment: str,
         create: bool = False,
+        tenant_keks: TenantKeks | bool | None = None,
         **options: Any,
     ) -> Keyring:
         """Open the file keystore at `path` (or create it, with `create=True`).
 
+        Args:
+            tenant_keks: per-tenant KEKs (see `FileKeystore`): a provider, or True on
+                creation for tenant KEKs wrapped by `kek` inside the keystore.
+
         Raises:
-            ConfigurationError: no keystore there, another environment's keystore, or a
-                different KEK.
+            ConfigurationError: no keystore there, another environment's keystore, a
+                different KEK, or other tenant KEKs than the keystore records.
         """
-        return cls(FileKeystore(path, kek, environment, create=create), **options)
+        store = FileKeystore(path, kek, environment, create=create, tenant_keks=tenant_keks)
+        return cls(store, **options)
 
     @property
     def environment(self) -> str:
@@ -183,6 +217,10 @@ class Keyring:
         """Re-read the keyset of `ctx` now if another process changed it."""
         if not isinstance(ctx, Context):
             raise TypeError("ctx must be a cryptorails Context")
+        if self._ledger is not None and self.tombstone(ctx.tenant) is not None:
+            if self._cache.pop(ctx, None) is not None:
+                self._generation += 1
+            return None
         entry = self._cache.get(ctx)
         signature = self._store.signature(ctx)
         if entry is not None and entry[1] == signature:
@@ -227,6 +265,23 @@ class Keyring:
         """Every context that has a keyset (operator tooling; not for the serving path)."""
         return self._store.contexts()
 
+    @property
+    def ledger(self) -> Ledger | None:
+        """The key ledger this keyring checks for shredded tenants, if any."""
+        return self._ledger
+
+    def tombstone(self, tenant: str) -> Tombstone | None:
+        """The ledger's tombstone of `tenant` in this environment, or None (no ledger, or
+        not shredded). Looked up at most once per refresh interval per tenant."""
+        if self._ledger is None:
+            return None
+        entry = self._tombstones.get(tenant)
+        if entry is not None and (entry[0] is not None or time.monotonic() < entry[1]):
+            return entry[0]
+        found = self._ledger.tombstone(self.environment, tenant)
+        self._tombstones[tenant] = (found, time.monotonic() + self._refresh_interval)
+        return found
+
     # -- changing --------------------------------------------------------------------
 
     def create_keyset(self, ctx: Context, *, algorithm: Algorithm | None = None) -> Keyset:
@@ -254,12 +309,33 @@ class Keyring:
         _, kid = self._update(ctx, change)
         return kid
 
+    def add_key(self, ctx: Context, *, algorithm: Algorithm | None = None) -> int:
+        """Add a key in state ``pre_activation`` (it neither seals nor opens yet); return
+        its kid. Promote it with ``set_state(ctx, kid, KeyState.PRIMARY)`` once every host
+        has loaded it, so no host meets blobs under a key it has not seen."""
+
+        def change(current: Keyset | None) -> tuple[Keyset, int]:
+            if current is None:
+                current, _ = self._create_change(ctx, None, must_be_new=True)(None)
+            alg = current.algorithm if algorithm is None else _check_algorithm(algorithm)
+            new = replace(
+                self._new_key(alg, {k.kid for k in current.keys}),
+                state=KeyState.PRE_ACTIVATION,
+            )
+            self._check_kind(current, alg)
+            return current.with_keys((*current.keys, new)), new.kid
+
+        _, kid = self._update(ctx, change)
+        return kid
+
     def set_state(self, ctx: Context, kid: int, state: KeyState) -> None:
         """Move key `kid` of `ctx`'s keyset to `state`.
 
-        Allowed: active -> primary (the old primary becomes active), active -> disabled,
-        disabled -> active, disabled -> destroyed (erases the material). To retire the
-        primary, rotate first.
+        Allowed: active or pre_activation -> primary (the old primary becomes active),
+        active -> disabled, disabled -> active, pre_activation -> disabled, any state but
+        destroyed -> compromised (a compromised primary is replaced by a new primary at
+        once), and disabled, compromised or pre_activation -> destroyed (erases the
+        material). To retire the primary otherwise, rotate first.
 
         Raises:
             ConfigurationError: no such keyset or key.
@@ -281,17 +357,55 @@ class Keyring:
                 raise PolicyError(
                     f"key {kid} cannot go from {key.state.value} to {state.value}{hint}"
                 )
+            if state is KeyState.COMPROMISED and key.state is KeyState.PRIMARY:
+                current = self._rotated(current, None)
+            now = self._clock.now()
             keys = []
             for k in current.keys:
                 if k.kid == kid:
                     material = None if state is KeyState.DESTROYED else k.material
-                    k = replace(k, state=state, material=material)
+                    k = replace(k, state=state, material=material, changed_at=now)
                 elif state is KeyState.PRIMARY and k.state is KeyState.PRIMARY:
-                    k = replace(k, state=KeyState.ACTIVE)
+                    k = replace(k, state=KeyState.ACTIVE, changed_at=now)
                 keys.append(k)
             return current.with_keys(tuple(keys)), None
 
         self._update(ctx, change)
+
+    def shred(self, tenant: str, *, note: str = "") -> ShredReport:
+        """Crypto-shred `tenant`: make every key of every keyset of it unrecoverable.
+
+        In this order, so that a crash at any point leaves the tenant refused and a rerun
+        finishes the job: (1) a tombstone naming the tenant, its keysets and key ids goes
+        to the ledger; (2) the tenant's keyset files are deleted; (3) the tenant's own KEK
+        is destroyed, if the keystore has per-tenant KEKs. Data sealed under the tenant's
+        keys, in databases and backups alike, can then never be opened again — and a
+        keystore copy restored from before the shred is refused by the tombstone.
+
+        Raises:
+            ConfigurationError: the keyring has no ledger (a tombstone must outlive the
+                keystore, so it cannot live inside it).
+        """
+        if self._ledger is None:
+            raise ConfigurationError(
+                "shredding needs a key ledger outside the keystore: open the keyring with "
+                "ledger=Ledger.open(url)"
+            )
+        validate_label("tenant", tenant)
+        contexts = [c for c in self._store.contexts() if c.tenant == tenant]
+        kids: list[int] = []
+        for ctx in contexts:
+            # On a rerun after the tenant KEK is gone, the first tombstone lists them.
+            with contextlib.suppress(ConfigurationError):
+                kids.extend(k.kid for k in self._store.load(ctx) or ())
+        tombstone = self._ledger.add_tombstone(self.environment, tenant, contexts, kids, note=note)
+        self._tombstones[tenant] = (tombstone, 0.0)
+        deleted = sum(self._store.delete(ctx) for ctx in contexts)
+        kek_destroyed = self._store.destroy_tenant_kek(tenant)
+        for ctx in contexts:
+            self._cache.pop(ctx, None)
+        self._generation += 1
+        return ShredReport(tombstone, deleted, kek_destroyed)
 
     # -- the sealing path ------------------------------------------------------------
 
@@ -358,6 +472,13 @@ class Keyring:
     def _update(self, ctx: Context, change: Change[T]) -> tuple[Keyset, T]:
         if not isinstance(ctx, Context):
             raise TypeError("ctx must be a cryptorails Context")
+        tombstone = self.tombstone(ctx.tenant)
+        if tombstone is not None:
+            raise PolicyError(
+                f"tenant {ctx.tenant} was shredded at {tombstone.shredded_at.isoformat()} "
+                "(tombstone in the key ledger): its keys cannot come back, and its id "
+                "cannot get new keys"
+            )
         keyset, signature, result = self._store.update(ctx, change)
         self._cache[ctx] = (keyset, signature, time.monotonic() + self._refresh_interval)
         self._generation += 1  # after the cache update (see `refresh`)
@@ -379,6 +500,17 @@ class Keyring:
 
     def _rotated(self, keyset: Keyset, algorithm: Algorithm | None) -> Keyset:
         algorithm = keyset.algorithm if algorithm is None else _check_algorithm(algorithm)
+        self._check_kind(keyset, algorithm)
+        new = self._new_key(algorithm, {k.kid for k in keyset.keys})
+        now = self._clock.now()
+        keys = tuple(
+            replace(k, state=KeyState.ACTIVE, changed_at=now) if k.state is KeyState.PRIMARY else k
+            for k in keyset.keys
+        )
+        return keyset.with_keys((*keys, new), algorithm=algorithm)
+
+    @staticmethod
+    def _check_kind(keyset: Keyset, algorithm: Algorithm) -> None:
         if (algorithm.kind is KeyKind.AEAD) is not (keyset.algorithm.kind is KeyKind.AEAD):
             # A keyset serves one purpose: a sealing keyset never grows a token key (or the
             # reverse), so no caller is handed a key of the wrong kind. Token keysets may
@@ -387,12 +519,6 @@ class Keyring:
                 f"the keyset of {keyset.context} holds {keyset.algorithm.value} keys; "
                 f"it cannot rotate to {algorithm.value}"
             )
-        new = self._new_key(algorithm, {k.kid for k in keyset.keys})
-        keys = tuple(
-            replace(k, state=KeyState.ACTIVE) if k.state is KeyState.PRIMARY else k
-            for k in keyset.keys
-        )
-        return keyset.with_keys((*keys, new), algorithm=algorithm)
 
     def _create_change(
         self, ctx: Context, algorithm: Algorithm | None, *, must_be_new: bool

@@ -11,7 +11,7 @@ from typing import Any
 
 from cryptorails.algorithms import Algorithm, KeyKind
 from cryptorails.context import Context
-from cryptorails.errors import ConfigurationError
+from cryptorails.errors import ConfigurationError, Reason
 from cryptorails.secret import Secret
 
 __all__ = ["Key", "KeyState", "Keyset"]
@@ -20,20 +20,48 @@ KEYSET_FORMAT = "cryptorails/v1/keyset"
 
 
 class KeyState(enum.Enum):
-    """The life of a key: ``primary -> active -> disabled -> destroyed``.
+    """The life of a key: ``[pre_activation ->] primary -> active -> disabled -> destroyed``,
+    with ``compromised`` reachable from every state but ``destroyed``.
 
+    * ``pre_activation``: generated and distributed, not yet in use (neither seals nor
+      opens). Adding a key this way first and promoting it once every host has seen it
+      avoids "unknown key" failures on hosts that still hold the previous keystore.
     * ``primary``: seals new data and opens; exactly one per keyset.
     * ``active``: opens only (a former primary, kept for data sealed under it).
     * ``disabled``: neither seals nor opens, but the material is kept, so it can be
       enabled again (the safe first step of retiring a key).
+    * ``compromised``: known or suspected to be exposed. Neither seals nor opens on the
+      serving path; only `Sealer.rewrap` may still open under it, to move data to a new
+      key (the plaintext never reaches the caller).
     * ``destroyed``: the material is erased; the id is kept so that blobs under it are
       recognised as unrecoverable rather than as unknown.
+
+    `nist` names each state as NIST SP 800-57 Part 1 Rev. 5 §7 does.
     """
 
+    PRE_ACTIVATION = "pre_activation"
     PRIMARY = "primary"
     ACTIVE = "active"
     DISABLED = "disabled"
+    COMPROMISED = "compromised"
     DESTROYED = "destroyed"
+
+    @property
+    def nist(self) -> str:
+        """The NIST SP 800-57 state: a primary key applies and processes protection
+        (*active*); a decrypt-only key only processes it (*deactivated*); a disabled key
+        is *suspended*."""
+        return _NIST[self]
+
+
+_NIST = {
+    KeyState.PRE_ACTIVATION: "pre-activation",
+    KeyState.PRIMARY: "active",
+    KeyState.ACTIVE: "deactivated",
+    KeyState.DISABLED: "suspended",
+    KeyState.COMPROMISED: "compromised",
+    KeyState.DESTROYED: "destroyed",
+}
 
 
 @dataclass(frozen=True)
@@ -48,6 +76,8 @@ class Key:
     not_after: datetime | None = None
     uses: int = 0
     """Messages leased against the usage budget (budgeted algorithms only)."""
+    changed_at: datetime | None = None
+    """When the key last changed state (None: never since creation)."""
 
     # Per-snapshot cache for the sealer (the primitive built from `material`); a new
     # snapshot of the key starts with an empty cache.
@@ -60,6 +90,11 @@ class Key:
         """Whether blobs under this key may be opened."""
         return self.state in (KeyState.PRIMARY, KeyState.ACTIVE)
 
+    @property
+    def refusal(self) -> Reason | None:
+        """Why this key may not open or verify (for internal logs), or None if it may."""
+        return _REFUSALS.get(self.state)
+
     def to_json(self) -> dict[str, Any]:
         """The keystore form, including the key material (sealed by the keystore)."""
         return {
@@ -69,6 +104,7 @@ class Key:
             "created_at": self.created_at.isoformat(),
             "not_after": self.not_after.isoformat() if self.not_after else None,
             "uses": self.uses,
+            "changed_at": self.changed_at.isoformat() if self.changed_at else None,
             "material": (
                 base64.b64encode(self.material.reveal()).decode() if self.material else None
             ),
@@ -85,8 +121,19 @@ class Key:
             created_at=datetime.fromisoformat(data["created_at"]),
             not_after=datetime.fromisoformat(data["not_after"]) if data["not_after"] else None,
             uses=int(data["uses"]),
+            changed_at=(
+                datetime.fromisoformat(data["changed_at"]) if data.get("changed_at") else None
+            ),
             material=Secret(base64.b64decode(material)) if material is not None else None,
         )
+
+
+_REFUSALS = {
+    KeyState.PRE_ACTIVATION: Reason.KEY_NOT_ACTIVE,
+    KeyState.DISABLED: Reason.KEY_DISABLED,
+    KeyState.COMPROMISED: Reason.KEY_COMPROMISED,
+    KeyState.DESTROYED: Reason.KEY_DESTROYED,
+}
 
 
 @dataclass(frozen=True)

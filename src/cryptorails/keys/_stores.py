@@ -22,7 +22,8 @@ from typing import Any, Protocol, TypeVar
 from cryptorails.context import Context, validate_label
 from cryptorails.errors import ConfigurationError, DecryptionError
 from cryptorails.keys._model import Keyset
-from cryptorails.keys.kek import Kek
+from cryptorails.keys.kek import Kek, TenantKeks
+from cryptorails.keys.kek._local import WrappedTenantKeks
 
 __all__ = ["FileKeystore", "KeysetStore", "MemoryKeystore", "keystore_environment"]
 
@@ -55,6 +56,14 @@ class KeysetStore(Protocol):
 
     def contexts(self) -> list[Context]: ...
 
+    def delete(self, ctx: Context) -> bool:
+        """Remove the keyset of `ctx` entirely; True if there was one."""
+        ...
+
+    def destroy_tenant_kek(self, tenant: str) -> bool:
+        """Destroy the tenant's own KEK, if this store has per-tenant KEKs."""
+        ...
+
 
 class MemoryKeystore:
     """Keysets in a dict, for tests and for services that keep no keys at rest."""
@@ -82,17 +91,37 @@ class MemoryKeystore:
     def contexts(self) -> list[Context]:
         return list(self._keysets)
 
+    def delete(self, ctx: Context) -> bool:
+        with self._lock:
+            return self._keysets.pop(ctx, None) is not None
+
+    def destroy_tenant_kek(self, tenant: str) -> bool:
+        return False  # one process, no KEK
+
 
 class FileKeystore:
     """A directory holding one sealed file per keyset, bound to one environment and KEK.
 
-    Layout: ``keystore.json`` (format, environment, KEK id), ``keysets/<hash>.keyset``
-    (the keyset JSON wrapped by the KEK, with the environment and context as associated
-    data), and ``.lock``.
+    Layout: ``keystore.json`` (format, environment, KEK id, tenant KEK provider),
+    ``keysets/<hash>.keyset`` (the keyset JSON wrapped by the KEK — or by its tenant's own
+    KEK — with the environment and context as associated data), ``tenant-keks/`` (tenant
+    KEKs wrapped by the KEK, when they are kept here), and ``.lock``.
+
+    Args:
+        tenant_keks: wrap each tenant's keysets under that tenant's own KEK. Pass a
+            provider (`Pkcs11TenantKeks`, `AwsKmsTenantKeks`), or True on creation for
+            tenant KEKs wrapped by `kek` inside the keystore (`WrappedTenantKeks`, found
+            again automatically on open). The choice is recorded and checked on open.
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], kek: Kek, environment: str, *, create: bool = False
+        self,
+        path: str | os.PathLike[str],
+        kek: Kek,
+        environment: str,
+        *,
+        create: bool = False,
+        tenant_keks: TenantKeks | bool | None = None,
     ) -> None:
         if not isinstance(kek, Kek):
             raise TypeError("kek must implement the Kek protocol (e.g. LocalKek)")
@@ -100,6 +129,11 @@ class FileKeystore:
         self.path = Path(path)
         self._kek = kek
         self._dir = self.path / "keysets"
+        if tenant_keks is True:
+            tenant_keks = WrappedTenantKeks(kek, self.path / "tenant-keks")
+        elif tenant_keks is not None and not isinstance(tenant_keks, TenantKeks):
+            raise TypeError("tenant_keks must implement the TenantKeks protocol (or be True)")
+        self._tenant_keks = tenant_keks or None
         meta_path = self.path / "keystore.json"
         if create and not _exists(meta_path):
             self._create(meta_path)
@@ -113,6 +147,29 @@ class FileKeystore:
             )
         if meta.get("kek_id") != kek.kek_id:
             raise ConfigurationError(f"keystore {self.path} was created under a different KEK")
+        self._check_tenant_keks(meta.get("tenant_keks"))
+
+    def _check_tenant_keks(self, recorded: object) -> None:
+        given = self._tenant_keks.provider_id if self._tenant_keks else None
+        if recorded == given:
+            return
+        if given is None and recorded == WrappedTenantKeks.provider_for(self._kek):
+            self._tenant_keks = WrappedTenantKeks(self._kek, self.path / "tenant-keks")
+        elif recorded is None:
+            raise ConfigurationError(
+                f"keystore {self.path} was created without per-tenant KEKs; open it without "
+                "tenant_keks"
+            )
+        else:
+            raise ConfigurationError(
+                f"keystore {self.path} wraps each tenant's keysets under tenant KEKs from "
+                f"{recorded}; open it with that provider (given: {given or 'none'})"
+            )
+
+    @property
+    def tenant_keks(self) -> TenantKeks | None:
+        """Where the tenants' own KEKs live, if this keystore has them."""
+        return self._tenant_keks
 
     def _create(self, meta_path: Path) -> None:
         try:
@@ -128,6 +185,8 @@ class FileKeystore:
                 "environment": self.environment,
                 "kek_id": self._kek.kek_id,
             }
+            if self._tenant_keks is not None:
+                meta["tenant_keks"] = self._tenant_keks.provider_id
             _atomic_write(meta_path, json.dumps(meta, indent=2).encode() + b"\n")
 
     @contextlib.contextmanager
@@ -165,9 +224,16 @@ class FileKeystore:
         outer = _loads(path, raw)
         if outer.get("format") != KEYSET_FILE_FORMAT:
             raise ConfigurationError(f"{path} is not a cryptorails keyset file")
+        kek = self._kek_for(ctx.tenant, create=False)
+        if kek is None:
+            raise ConfigurationError(
+                f"keyset file {path} cannot be unwrapped: the KEK of tenant {ctx.tenant} is "
+                "gone (the tenant was shredded; restoring an old keystore copy does not bring "
+                "it back)"
+            )
         try:
             wrapped = base64.b64decode(outer["wrapped"], validate=True)
-            inner = self._kek.unwrap(wrapped, self._aad(ctx))
+            inner = kek.unwrap(wrapped, self._aad(ctx))
         except (KeyError, TypeError, ValueError, DecryptionError):
             raise ConfigurationError(
                 f"keyset file {path} does not authenticate under this KEK, environment "
@@ -190,14 +256,21 @@ class FileKeystore:
                 self._write(path, ctx, keyset)
             return keyset, self.signature(ctx), result
 
+    def _kek_for(self, tenant: str, *, create: bool) -> Kek | None:
+        if self._tenant_keks is None:
+            return self._kek
+        return self._tenant_keks.kek(tenant, create=create)
+
     def _write(self, path: Path, ctx: Context, keyset: Keyset) -> None:
+        kek = self._kek_for(ctx.tenant, create=True)
+        assert kek is not None  # created on demand
         inner = json.dumps(keyset.to_json(), sort_keys=True).encode()
         outer = {
             "format": KEYSET_FILE_FORMAT,
             "tenant": ctx.tenant,
             "purpose": ctx.purpose,
             "environment": self.environment,
-            "wrapped": base64.b64encode(self._kek.wrap(inner, self._aad(ctx))).decode(),
+            "wrapped": base64.b64encode(kek.wrap(inner, self._aad(ctx))).decode(),
         }
         _atomic_write(path, json.dumps(outer, indent=2).encode() + b"\n")
 
@@ -224,6 +297,24 @@ class FileKeystore:
             if path == self._file(ctx):  # the plaintext names are checked again on load
                 found.append(ctx)
         return found
+
+    def delete(self, ctx: Context) -> bool:
+        path = self._file(ctx)
+        with self._locked():
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                return False
+            except OSError as e:
+                raise _unreadable(path, e) from None
+            _fsync_dir(path.parent)
+            return True
+
+    def destroy_tenant_kek(self, tenant: str) -> bool:
+        if self._tenant_keks is None:
+            return False
+        with self._locked():
+            return self._tenant_keks.destroy(tenant)
 
 
 def keystore_environment(path: str | os.PathLike[str]) -> str:
@@ -289,7 +380,12 @@ def _atomic_write(path: Path, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename or unlink in `path` durable."""
+    dir_fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
     finally:

@@ -7,7 +7,8 @@ uses. Key material is never included: a key appears by keyset and key id only.
 
 Key states follow NIST SP 800-57 Part 1 §7 as CycloneDX names them: a primary key is
 *active*; a decrypt-only key is *deactivated* (it may still process protected data but
-not apply protection); a disabled key is *suspended*; a destroyed key is *destroyed*.
+not apply protection); a disabled key is *suspended*; pre-activation, compromised and
+destroyed keys keep their names (`KeyState.nist`).
 """
 
 from __future__ import annotations
@@ -42,12 +43,7 @@ if TYPE_CHECKING:
 
 __all__ = ["STATES", "cbom_json"]
 
-STATES = {
-    KeyState.PRIMARY: RelatedCryptoMaterialState.ACTIVE,
-    KeyState.ACTIVE: RelatedCryptoMaterialState.DEACTIVATED,
-    KeyState.DISABLED: RelatedCryptoMaterialState.SUSPENDED,
-    KeyState.DESTROYED: RelatedCryptoMaterialState.DESTROYED,
-}
+STATES = {state: RelatedCryptoMaterialState(state.nist) for state in KeyState}
 
 _ENCRYPT = (CryptoFunction.ENCRYPT, CryptoFunction.DECRYPT, CryptoFunction.KEYGEN)
 _SIGN = (CryptoFunction.SIGN, CryptoFunction.VERIFY, CryptoFunction.KEYGEN)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from cryptorails.algorithms import Algorithm, KeyKind
 from cryptorails.context import Context
 from cryptorails.errors import ConfigurationError, Reason, VerificationError
-from cryptorails.keys import Keyring, Keyset, KeyState
+from cryptorails.keys import Keyring, Keyset
 from cryptorails.tokens._signing import VerifyKey, key_for
 
 __all__ = ["KeyTable", "KeyringSource", "TrustedKey", "table_for_keyset"]
@@ -88,10 +88,9 @@ def table_for_keyset(keyset: Keyset) -> KeyTable:
     entries = []
     for key in keyset.keys:
         kid = str(key.kid)
-        if key.state is KeyState.DESTROYED:
-            entries.append(TrustedKey(kid, key.algorithm, None, Reason.KEY_DESTROYED))
-        elif not key.can_open:
-            entries.append(TrustedKey(kid, key.algorithm, None, Reason.KEY_DISABLED))
+        refusal = key.refusal
+        if refusal is not None:
+            entries.append(TrustedKey(kid, key.algorithm, None, refusal))
         else:
             entries.append(TrustedKey(kid, key.algorithm, key_for(key)))
     table = KeyTable(entries)

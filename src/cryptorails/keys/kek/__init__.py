@@ -8,6 +8,6 @@ its own KEK.
 """
 
 from cryptorails.keys.kek._base import Kek, TenantKeks
-from cryptorails.keys.kek._local import LocalKek
+from cryptorails.keys.kek._local import LocalKek, WrappedTenantKeks
 
-__all__ = ["Kek", "LocalKek", "TenantKeks"]
+__all__ = ["Kek", "LocalKek", "TenantKeks", "WrappedTenantKeks"]

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import json
 import os
 import stat
+import threading
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 
 from cryptorails.aead._xaes import XaesKey
+from cryptorails.context import validate_label
 from cryptorails.errors import ConfigurationError, DecryptionError, Reason
+from cryptorails.keys.kek._base import Kek
 from cryptorails.secret import Secret
 
-__all__ = ["LocalKek"]
+__all__ = ["LocalKek", "WrappedTenantKeks"]
 
 _WRAP_VERSION = b"\x01"
 
@@ -125,3 +130,126 @@ def _key_from_file_bytes(raw: Secret) -> Secret | None:
         return Secret(bytes.fromhex(text.decode("ascii")))
     except (UnicodeDecodeError, ValueError):
         return None
+
+
+class WrappedTenantKeks:
+    """Tenant KEKs kept in a folder, each a random 32-byte key wrapped by a master KEK.
+
+    Needs no HSM, and destroying a tenant's KEK makes every keyset file of that tenant
+    unreadable. But a restored copy of the folder brings a destroyed tenant KEK back, so
+    this provider relies on the ledger tombstone that `Keyring.shred` writes. For
+    shredding that holds even against restored copies, keep tenant KEKs in an HSM or KMS
+    (`Pkcs11TenantKeks`, `AwsKmsTenantKeks`).
+    """
+
+    def __init__(self, master: Kek, directory: str | os.PathLike[str]) -> None:
+        self._master = master
+        self._dir = Path(directory)
+
+    @staticmethod
+    def provider_for(master: Kek) -> str:
+        """The provider id of tenant KEKs wrapped by `master`."""
+        return f"wrapped:{master.kek_id}"
+
+    @property
+    def provider_id(self) -> str:
+        return self.provider_for(self._master)
+
+    def _file(self, tenant: str) -> Path:
+        digest = hashlib.sha256(_TENANT_KEK_LABEL + tenant.encode()).hexdigest()[:32]
+        return self._dir / f"{digest}.tkek"
+
+    @staticmethod
+    def _aad(tenant: str) -> bytes:
+        name = tenant.encode()
+        return _TENANT_KEK_LABEL + len(name).to_bytes(2, "big") + name
+
+    def kek(self, tenant: str, *, create: bool) -> LocalKek | None:
+        validate_label("tenant", tenant)
+        path = self._file(tenant)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            if not create:
+                return None
+            raw = self._create(tenant, path)
+        except OSError as e:
+            raise ConfigurationError(f"cannot read tenant KEK {path}: {e.strerror}") from None
+        try:
+            data = json.loads(raw)
+            if data["format"] != _TENANT_KEK_FORMAT or data["tenant"] != tenant:
+                raise ValueError
+            key = self._master.unwrap(base64.b64decode(data["wrapped"]), self._aad(tenant))
+        except (ValueError, KeyError, TypeError, DecryptionError):
+            raise ConfigurationError(
+                f"tenant KEK file {path} does not authenticate under this keystore's KEK"
+            ) from None
+        return LocalKek(Secret(key))
+
+    def _create(self, tenant: str, path: Path) -> bytes:
+        """Write a new tenant KEK, or return the one another process wrote first."""
+        wrapped = self._master.wrap(os.urandom(32), self._aad(tenant))
+        data = json.dumps(
+            {
+                "format": _TENANT_KEK_FORMAT,
+                "tenant": tenant,
+                "wrapped": base64.b64encode(wrapped).decode(),
+            }
+        ).encode()
+        try:
+            self._dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+            with open(tmp, "wb", opener=lambda p, f: os.open(p, f | os.O_EXCL, 0o600)) as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            try:
+                # link() fails if the name exists: the first writer wins, atomically, and
+                # no reader ever sees a half-written file.
+                os.link(tmp, path)
+            except FileExistsError:
+                return path.read_bytes()
+            finally:
+                tmp.unlink()
+            _fsync(self._dir)
+        except OSError as e:
+            raise ConfigurationError(f"cannot write tenant KEK {path}: {e.strerror}") from None
+        return data
+
+    def destroy(self, tenant: str) -> bool:
+        validate_label("tenant", tenant)
+        path = self._file(tenant)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        except OSError as e:
+            raise ConfigurationError(f"cannot delete tenant KEK {path}: {e.strerror}") from None
+        _fsync(self._dir)
+        return True
+
+    def tenants(self) -> list[str]:
+        found = []
+        for path in sorted(self._dir.glob("*.tkek")):
+            try:
+                tenant = json.loads(path.read_bytes())["tenant"]
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # unreadable entries are reported when their tenant is used
+            if isinstance(tenant, str) and path == self._file(tenant):
+                found.append(tenant)
+        return found
+
+    def __repr__(self) -> str:
+        return f"WrappedTenantKeks({str(self._dir)!r})"
+
+
+_TENANT_KEK_FORMAT = "cryptorails/v1/tenant-kek"
+_TENANT_KEK_LABEL = b"cryptorails/v1/tenant-kek"
+
+
+def _fsync(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
