@@ -16,6 +16,18 @@ from click.testing import Result
 
 from .conftest import Run
 
+KEY_FIELDS = {
+    "tenant",
+    "purpose",
+    "kid",
+    "algorithm",
+    "state",
+    "created",
+    "uses",
+    "nist_state",
+    "changed",
+}
+
 
 def store(ks: Path, tenant: str = "tenant-a", purpose: str = "user-email") -> list[str]:
     return ["--keystore", str(ks), "--tenant", tenant, "--purpose", purpose]
@@ -258,7 +270,17 @@ def test_rotate_then_list_shows_primary_and_active(run: Run, ks: Path) -> None:
     assert (
         result.stdout == f"new primary kid {new[1]['kid']} (XAES-256-GCM) for tenant-a/user-email\n"
     )
-    assert set(new[0]) == {"tenant", "purpose", "kid", "algorithm", "state", "created", "uses"}
+    assert set(new[0]) == {
+        "tenant",
+        "purpose",
+        "kid",
+        "algorithm",
+        "state",
+        "created",
+        "uses",
+        "nist_state",
+        "changed",
+    }
     text = run("keys", "list", "--keystore", ks).stdout
     assert re.search(rf"tenant-a .* user-email .* {old['kid']} .* XAES-256-GCM .* active ", text)
     assert re.search(rf"tenant-a .* user-email .* {new[1]['kid']} .* primary ", text)
@@ -433,7 +455,7 @@ def test_demo_json(run: Run) -> None:
         ("tenant-b", "primary"),
     ]
     for key in data["keys"]:
-        assert set(key) == {"tenant", "purpose", "kid", "algorithm", "state", "created", "uses"}
+        assert set(key) == KEY_FIELDS
 
 
 def test_demo_console_script_in_a_subprocess(tmp_path: Path) -> None:

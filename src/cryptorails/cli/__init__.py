@@ -20,6 +20,7 @@ from cryptorails.cli import (  # noqa: F401
     _scan,
     _seal,
     _secrets,
+    _shred,
     _token,
     _triage,
     _triage_inputs,

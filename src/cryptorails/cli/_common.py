@@ -19,8 +19,8 @@ from rich.table import Table
 from rich.text import Text
 
 from cryptorails.context import Context, validate_label
-from cryptorails.errors import CryptoRailsError, DecryptionError, VerificationError
-from cryptorails.keys import Keyring, LocalKek, keystore_environment
+from cryptorails.errors import CryptoRailsError, DecryptionError, Reason, VerificationError
+from cryptorails.keys import Keyring, Ledger, LocalKek, keystore_environment
 
 if TYPE_CHECKING:
     from cryptorails.tokens import TrustedIssuers
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 KEK_ENV = "CRYPTORAILS_KEK_FILE"
+LEDGER_ENV = "CRYPTORAILS_LEDGER"
 _COLUMNS = ("tenant", "purpose", "kid", "algorithm", "state", "created", "uses")
 
 
@@ -43,7 +44,15 @@ class _Cli(click.Group):
         try:
             return super().invoke(ctx)
         except (DecryptionError, VerificationError) as e:
-            # Never the reason: the text is fixed whatever failed.
+            # Never the reason: the text is fixed whatever failed. One exception: a
+            # shredded tenant, which only the operator who named the tenant can ask about,
+            # and who must learn that no retry or restore will help.
+            if e.reason is Reason.TENANT_SHREDDED:
+                fail(
+                    f"{e}: the tenant was shredded (a tombstone in the key ledger); its data "
+                    "can never be opened again, even from a restored keystore",
+                    1,
+                )
             fail(str(e), 1)
         except CryptoRailsError as e:  # ConfigurationError, PolicyError
             fail(f"error: {e}")
@@ -85,13 +94,34 @@ def format_option(f: F) -> F:
     )(f)
 
 
+def ledger_option(f: F) -> F:
+    return click.option(
+        "--ledger",
+        metavar="URL",
+        envvar=LEDGER_ENV,
+        show_envvar=True,
+        help=(
+            "Key ledger (tombstones of shredded tenants, key usage): a store URL such as "
+            "sqlite:///var/lib/app/ledger.db, kept apart from the keystore and its backups."
+        ),
+    )(f)
+
+
 def keystore_options(f: Callable[..., None]) -> Callable[..., None]:
-    """Add --keystore/--environment/--kek; `f` gets the opened `Keyring` first."""
+    """Add --keystore/--environment/--kek/--ledger; `f` gets the opened `Keyring` first."""
 
     @functools.wraps(f)
-    def run(*, keystore: Path, environment: str | None, kek: Path | None, **kw: Any) -> None:
-        f(open_keyring(keystore, environment, kek), **kw)
+    def run(
+        *,
+        keystore: Path,
+        environment: str | None,
+        kek: Path | None,
+        ledger: str | None,
+        **kw: Any,
+    ) -> None:
+        f(open_keyring(keystore, environment, kek, ledger), **kw)
 
+    run = ledger_option(run)
     for option in (
         click.option(
             "--kek",
@@ -128,11 +158,18 @@ def default_kek(keystore: Path) -> Path:
     return absolute.with_name(absolute.name + ".kek")
 
 
-def open_keyring(keystore: Path, environment: str | None, kek: Path | None) -> Keyring:
+def open_keyring(
+    keystore: Path, environment: str | None, kek: Path | None, ledger: str | None = None
+) -> Keyring:
     # Read the recorded environment first: "no keystore here" is the most useful error.
     recorded = keystore_environment(keystore)
     key = LocalKek.from_file(kek or default_kek(keystore))
-    return Keyring.open(keystore, kek=key, environment=environment or recorded)
+    return Keyring.open(
+        keystore,
+        kek=key,
+        environment=environment or recorded,
+        ledger=Ledger.open(ledger) if ledger else None,
+    )
 
 
 def trusted_token(trust: Path, tenant: str | None, source: str) -> tuple[TrustedIssuers, str, str]:
@@ -168,6 +205,8 @@ def key_rows(keyring: Keyring, contexts: Iterable[Context]) -> list[dict[str, An
             "state": key.state.value,
             "created": key.created_at.isoformat(),
             "uses": key.uses,
+            "nist_state": key.state.nist,
+            "changed": key.changed_at.isoformat() if key.changed_at else None,
         }
         for ctx in contexts
         for key in keyring.find_keyset(ctx) or ()

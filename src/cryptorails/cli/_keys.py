@@ -107,6 +107,18 @@ def keys_rotate(keyring: Keyring, ctx: Context, algorithm: str | None, fmt: str)
     emit(fmt, data, f"new primary kid {kid} ({alg}) for {ctx.tenant}/{ctx.purpose}")
 
 
+@keys.command("add")
+@keystore_options
+@context_options
+@format_option
+def keys_add(keyring: Keyring, ctx: Context, fmt: str) -> None:
+    """Add a pre-activation key (neither seals nor opens yet); promote it with `activate`
+    once every host has loaded the keystore."""
+    kid = keyring.add_key(ctx)
+    data = {"tenant": ctx.tenant, "purpose": ctx.purpose, "kid": kid, "state": "pre_activation"}
+    emit(fmt, data, f"added pre-activation key {kid} to {ctx.tenant}/{ctx.purpose}")
+
+
 def _state_command(name: str, state: KeyState, summary: str) -> None:
     def run(keyring: Keyring, ctx: Context, kid: int, fmt: str, yes: bool = False) -> None:
         if state is KeyState.DESTROYED and not yes:
@@ -129,6 +141,11 @@ def _state_command(name: str, state: KeyState, summary: str) -> None:
     keys.command(name, help=summary)(keystore_options(context_options(run)))
 
 
+_state_command(
+    "activate",
+    KeyState.PRIMARY,
+    "Make a pre-activation or decrypt-only key primary; the old primary stays decrypt-only.",
+)
 _state_command("disable", KeyState.DISABLED, "Stop a key from opening (reversible).")
 _state_command("enable", KeyState.ACTIVE, "Let a disabled key open again (decrypt-only).")
 _state_command("destroy", KeyState.DESTROYED, "Erase a disabled key's material (irreversible).")

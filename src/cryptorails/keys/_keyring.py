@@ -16,6 +16,7 @@ import time
 import weakref
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 from cryptorails.algorithms import Algorithm, KeyKind, new_key_material
@@ -264,6 +265,16 @@ class Keyring:
     def contexts(self) -> list[Context]:
         """Every context that has a keyset (operator tooling; not for the serving path)."""
         return self._store.contexts()
+
+    @property
+    def keystore_path(self) -> Path | None:
+        """The file keystore's folder (None for an in-memory keyring)."""
+        return self._store.path if isinstance(self._store, FileKeystore) else None
+
+    @property
+    def tenant_keks(self) -> TenantKeks | None:
+        """Where the tenants' own KEKs live, if the keystore has per-tenant KEKs."""
+        return self._store.tenant_keks if isinstance(self._store, FileKeystore) else None
 
     @property
     def ledger(self) -> Ledger | None:

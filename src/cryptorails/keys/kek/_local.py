@@ -19,7 +19,7 @@ from cryptorails.errors import ConfigurationError, DecryptionError, Reason
 from cryptorails.keys.kek._base import Kek
 from cryptorails.secret import Secret
 
-__all__ = ["LocalKek", "WrappedTenantKeks"]
+__all__ = ["LocalKek", "WrappedTenantKeks", "read_kek_file"]
 
 _WRAP_VERSION = b"\x01"
 
@@ -53,28 +53,7 @@ class LocalKek:
         Raises:
             ConfigurationError: missing, unreadable, too open, or not a 32-byte key.
         """
-        p = Path(path)
-        try:
-            fd = os.open(p, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        except OSError as e:
-            raise ConfigurationError(f"cannot read KEK file {p}: {e.strerror}") from None
-        try:
-            mode = os.fstat(fd).st_mode
-            if not stat.S_ISREG(mode):
-                raise ConfigurationError(f"KEK file {p} is not a regular file")
-            if mode & 0o077:
-                raise ConfigurationError(
-                    f"KEK file {p} is accessible by group or others "
-                    f"(mode {stat.S_IMODE(mode):04o}); run: chmod 600 {p}"
-                )
-            # Wrapped at once: no frame of an error raised below holds the bytes in a
-            # local (error trackers record locals).
-            key = _key_from_file_bytes(Secret(os.read(fd, 1024)))
-        finally:
-            os.close(fd)
-        if key is None:
-            raise ConfigurationError(f"KEK file {p} must hold 32 raw bytes or 64 hex digits")
-        return cls(key)
+        return cls(read_kek_file(path))
 
     @classmethod
     def generate(cls, path: str | os.PathLike[str]) -> LocalKek:
@@ -117,6 +96,37 @@ class LocalKek:
 
     def __repr__(self) -> str:
         return f"LocalKek(kek_id={self._kek_id[:8]}...)"
+
+
+def read_kek_file(path: str | os.PathLike[str]) -> Secret:
+    """The key in a KEK file (for `LocalKek.from_file`, and for operator tools that look
+    for copies of it), refusing a file that group or others can read or write.
+
+    Raises:
+        ConfigurationError: missing, unreadable, too open, or not a 32-byte key.
+    """
+    p = Path(path)
+    try:
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as e:
+        raise ConfigurationError(f"cannot read KEK file {p}: {e.strerror}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise ConfigurationError(f"KEK file {p} is not a regular file")
+        if mode & 0o077:
+            raise ConfigurationError(
+                f"KEK file {p} is accessible by group or others "
+                f"(mode {stat.S_IMODE(mode):04o}); run: chmod 600 {p}"
+            )
+        # Wrapped at once: no frame of an error raised below holds the bytes in a
+        # local (error trackers record locals).
+        key = _key_from_file_bytes(Secret(os.read(fd, 1024)))
+    finally:
+        os.close(fd)
+    if key is None:
+        raise ConfigurationError(f"KEK file {p} must hold 32 raw bytes or 64 hex digits")
+    return key
 
 
 def _key_from_file_bytes(raw: Secret) -> Secret | None:

@@ -1,0 +1,595 @@
+"""`Pkcs11Kek` and `Pkcs11TenantKeks`: KEKs that live in an HSM token (PKCS #11).
+
+Each KEK is an AES-256 secret key generated inside the token as a token object that is
+sensitive and not extractable (PKCS #11 v2.40 base specification, CKA_SENSITIVE and
+CKA_EXTRACTABLE): its value never leaves the HSM, and wrapping runs in the HSM with
+CKM_AES_GCM. Keys this module generates can do nothing else (CKA_ALLOWED_MECHANISMS,
+CKA_MODIFIABLE false). Needs the ``hsm`` extra (python-pkcs11).
+
+Sessions: login state belongs to the application (the process), not to a session. A
+second C_Login fails with CKR_USER_ALREADY_LOGGED_IN and a C_Logout on any session logs
+them all out. So a process keeps one logged-in read/write session per (module, token),
+shared by every KEK on that token and used under one lock.
+
+Fork: a child must not use its parent's sessions and must call C_Initialize again
+(v2.40 base specification, "Applications and processes"). The lock is taken around
+fork, so no call is half-done in the copy; a child's first use re-initialises the
+library, opens its own session and logs in again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import struct
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+from cryptorails.context import length_prefixed, validate_label
+from cryptorails.errors import ConfigurationError, DecryptionError, Reason
+from cryptorails.secret import Secret
+
+__all__ = ["Pkcs11Kek", "Pkcs11TenantKeks"]
+
+T = TypeVar("T")
+
+# A version byte of its own: a blob of another KEK type fails as UNSUPPORTED_VERSION.
+_VERSION = b"\x11"
+_LABEL = b"cryptorails/v1/kek-wrap/pkcs11"
+_IV_SIZE = 12
+_TAG_SIZE = 16
+_INSTALL = "install the PKCS#11 support: pip install 'cryptorails[hsm]'"
+
+
+def _p11() -> Any:
+    try:
+        import pkcs11
+    except ImportError:
+        raise ConfigurationError(f"python-pkcs11 is not installed; {_INSTALL}") from None
+    return pkcs11
+
+
+class _KeyGoneError(Exception):
+    """The KEK's key object is no longer on the token (destroyed)."""
+
+
+@contextlib.contextmanager
+def _refused(token_label: str, what: str) -> Iterator[None]:
+    """Turn a PKCS #11 error into a `ConfigurationError` naming the token and the step."""
+    try:
+        yield
+    except _p11().PKCS11Error as e:
+        raise ConfigurationError(
+            f"PKCS#11 token {token_label!r} refused to {what}: {type(e).__name__}"
+        ) from None
+
+
+class _State:
+    """Everything PKCS #11 in this process: one lock, open tokens, initialised libraries."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.tokens: dict[tuple[str, str], _Token] = {}
+        self.initialised: dict[str, int] = {}  # module path -> pid that initialised it
+
+
+_state = _State()
+
+
+def _after_fork_in_child() -> None:
+    # The copied lock is held by the forking thread's copy; the child starts afresh.
+    _state.lock = threading.RLock()
+
+
+os.register_at_fork(
+    before=lambda: _state.lock.acquire(),
+    after_in_parent=lambda: _state.lock.release(),
+    after_in_child=_after_fork_in_child,
+)
+
+
+def _attribute_mapper(p11: Any) -> Any:
+    # python-pkcs11 has no handler for the array attribute CKA_ALLOWED_MECHANISMS.
+    from pkcs11.attributes import AttributeMapper
+
+    mapper = AttributeMapper()
+    mapper.register_handler(
+        p11.Attribute.ALLOWED_MECHANISMS,
+        lambda mechs: b"".join(struct.pack("L", int(m)) for m in mechs),
+        lambda raw: [m for (m,) in struct.iter_unpack("L", raw)],
+    )
+    return mapper
+
+
+class _Token:
+    """The process's logged-in session on one token, shared and reference counted."""
+
+    def __init__(self, module: str, shown: str, label: str, pin: Secret) -> None:
+        self.module = module
+        self.shown = shown  # the path as the caller gave it, for messages
+        self.label = label
+        self.pin = pin
+        self.users = 0
+        self.closed = False
+        self.pid = -1
+        self.generation = 0  # bumped on every new session: cached object handles expire
+        self.serial = ""
+        self.session: Any = None
+        self._connect()
+
+    def _connect(self) -> None:
+        p11 = _p11()
+        pid = os.getpid()
+        try:
+            lib = p11.lib(self.module)
+            if _state.initialised.get(self.module, pid) != pid:
+                # A forked child: drop the inherited state, then C_Initialize afresh.
+                with contextlib.suppress(p11.PKCS11Error):  # it may have noticed the fork
+                    lib.finalize()
+                lib.initialize()
+            _state.initialised[self.module] = pid
+        except p11.PKCS11Error as e:
+            raise ConfigurationError(f"cannot load PKCS#11 module {self.shown}: {e}") from None
+        try:
+            token = lib.get_token(token_label=self.label)
+        except p11.NoSuchToken:
+            raise ConfigurationError(
+                f"no PKCS#11 token labelled {self.label!r} in module {self.shown}"
+            ) from None
+        except p11.MultipleTokensReturned:
+            raise ConfigurationError(
+                f"more than one PKCS#11 token is labelled {self.label!r} in module {self.shown}"
+            ) from None
+        except p11.PKCS11Error as e:
+            raise ConfigurationError(f"cannot list the tokens of {self.shown}: {e!r}") from None
+        self.serial = bytes(token.serial).decode("ascii", "replace").strip()
+        self.session = _login(p11, token, self.label, self.pin)
+        self.pid = pid
+        self.generation += 1
+
+    def run(self, op: Callable[[Any], T]) -> T:
+        """Run `op(session)` under the process lock, reconnecting once if the session died."""
+        p11 = _p11()
+        with _state.lock:
+            if self.closed:
+                raise ConfigurationError(f"the PKCS#11 KEK on token {self.label!r} was closed")
+            if self.pid != os.getpid():
+                self._connect()
+            try:
+                return op(self.session)
+            except (
+                p11.SessionHandleInvalid,
+                p11.SessionClosed,
+                p11.UserNotLoggedIn,
+                p11.DeviceRemoved,
+                p11.TokenNotPresent,
+            ):
+                self._connect()  # e.g. the HSM restarted; its old sessions are gone
+                return op(self.session)
+
+    def release(self) -> None:
+        with _state.lock:
+            self.users -= 1
+            if self.users > 0 or self.closed:
+                return
+            self.closed = True
+            if _state.tokens.get((self.module, self.label)) is self:
+                del _state.tokens[(self.module, self.label)]
+            if self.pid == os.getpid():
+                try:
+                    self.session.close()  # C_Logout, C_CloseSession
+                except _p11().PKCS11Error:
+                    pass  # already gone with the token; nothing left to release
+
+
+def _login(p11: Any, token: Any, label: str, pin: Secret) -> Any:
+    try:
+        pin_text = pin.reveal().decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigurationError("a PKCS#11 PIN must be UTF-8 text") from None
+    mapper = _attribute_mapper(p11)
+    try:
+        return token.open(rw=True, user_pin=pin_text, attribute_mapper=mapper)
+    except (p11.PinIncorrect, p11.PinInvalid, p11.PinLenRange):
+        raise ConfigurationError(f"wrong PIN for PKCS#11 token {label!r}") from None
+    except p11.PinLocked:
+        raise ConfigurationError(f"the user PIN of PKCS#11 token {label!r} is locked") from None
+    except p11.UserPinNotInitialized:
+        raise ConfigurationError(f"PKCS#11 token {label!r} has no user PIN set") from None
+    except p11.UserAlreadyLoggedIn:
+        # Something else in this process logged in to the token already (login state is
+        # per process): the session works, though this PIN was not checked.
+        return token.open(rw=True, attribute_mapper=mapper)
+    except p11.PKCS11Error as e:
+        raise ConfigurationError(f"cannot log in to PKCS#11 token {label!r}: {e!r}") from None
+
+
+def _acquire(module: str | os.PathLike[str], token_label: str, pin: Secret) -> _Token:
+    if not isinstance(pin, Secret):
+        raise TypeError("pin must be a Secret")
+    validate_label("token_label", token_label)
+    path = os.path.realpath(os.fspath(module))  # one library object per file, however named
+    if not os.path.isfile(path):
+        raise ConfigurationError(f"PKCS#11 module {os.fspath(module)} does not exist")
+    with _state.lock:
+        token = _state.tokens.get((path, token_label))
+        if token is not None and token.pin != pin:
+            raise ConfigurationError(
+                f"wrong PIN for PKCS#11 token {token_label!r}: this process is logged in "
+                "to it with another PIN"
+            )
+        if token is None:
+            token = _Token(path, os.fspath(module), token_label, pin)
+            _state.tokens[(path, token_label)] = token
+        token.users += 1
+        return token
+
+
+def _find_keys(p11: Any, session: Any, label: str, key_id: bytes | None = None) -> list[Any]:
+    template = {p11.Attribute.CLASS: p11.ObjectClass.SECRET_KEY, p11.Attribute.LABEL: label}
+    if key_id is not None:
+        template[p11.Attribute.ID] = key_id
+    return list(session.get_objects(template))
+
+
+def _generate_key(p11: Any, session: Any, token_label: str, label: str) -> None:
+    if _find_keys(p11, session, label):
+        raise ConfigurationError(
+            f"PKCS#11 token {token_label!r} already holds a key labelled {label!r}; "
+            "not creating another"
+        )
+    a = p11.Attribute
+    template: dict[Any, Any] = {
+        a.TOKEN: True,
+        a.PRIVATE: True,
+        a.SENSITIVE: True,
+        a.EXTRACTABLE: False,
+        a.MODIFIABLE: False,  # the label and usage cannot be changed later
+        a.ALLOWED_MECHANISMS: [p11.Mechanism.AES_GCM],
+    }
+    # A random CKA_ID: a key made again under the same label gets another kek_id.
+    key_id = os.urandom(16)
+    flags = p11.MechanismFlag.ENCRYPT | p11.MechanismFlag.DECRYPT
+    try:
+        session.generate_key(
+            p11.KeyType.AES,
+            256,
+            id=key_id,
+            label=label,
+            store=True,
+            capabilities=flags,
+            template=template,
+        )
+    except p11.AttributeTypeInvalid:
+        # A token without CKA_ALLOWED_MECHANISMS (pre-v2.40): the key is still sensitive
+        # and unextractable, only not limited to GCM.
+        del template[a.ALLOWED_MECHANISMS]
+        session.generate_key(
+            p11.KeyType.AES,
+            256,
+            id=key_id,
+            label=label,
+            store=True,
+            capabilities=flags,
+            template=template,
+        )
+
+
+def _checked_key(p11: Any, token: _Token, session: Any, label: str) -> tuple[Any, bytes]:
+    """The one usable KEK labelled `label`, and its CKA_ID."""
+    keys = _find_keys(p11, session, label)
+    where = f"on PKCS#11 token {token.label!r}"
+    if not keys:
+        raise ConfigurationError(
+            f"no secret key labelled {label!r} {where}; create it with Pkcs11Kek.generate"
+        )
+    if len(keys) > 1:
+        raise ConfigurationError(
+            f"{len(keys)} secret keys are labelled {label!r} {where}; a KEK label must be unique"
+        )
+    key = keys[0]
+    a = p11.Attribute
+    attrs = key.get_attributes([a.KEY_TYPE, a.VALUE_LEN, a.SENSITIVE, a.EXTRACTABLE, a.ID])
+    if attrs[a.KEY_TYPE] != p11.KeyType.AES or attrs[a.VALUE_LEN] != 32:
+        raise ConfigurationError(f"key {label!r} {where} is not an AES-256 key")
+    if not attrs[a.SENSITIVE] or attrs[a.EXTRACTABLE]:
+        raise ConfigurationError(
+            f"key {label!r} {where} can be read out of the token; a KEK must be "
+            "CKA_SENSITIVE and not CKA_EXTRACTABLE"
+        )
+    return key, bytes(attrs[a.ID])
+
+
+class Pkcs11Kek:
+    """A KEK held in an HSM token, wrapping with AES-256-GCM inside the HSM.
+
+    Args:
+        module: path of the PKCS #11 library (e.g. ``/usr/lib/softhsm/libsofthsm2.so``).
+        token_label: the token's label.
+        key_label: the CKA_LABEL of the AES-256 key (see `generate`).
+        pin: the token's user PIN.
+
+    Raises:
+        ConfigurationError: module missing or not loadable, no such token, wrong PIN, no
+            key or more than one key with that label, or a key that is not a sensitive,
+            unextractable AES-256 key.
+        TypeError: `pin` is not a `Secret`.
+
+    Thread-safe and fork-safe. `close()` (or a ``with`` block) logs out of the token when
+    no other KEK of this process uses it.
+    """
+
+    def __init__(
+        self, module: str | os.PathLike[str], *, token_label: str, key_label: str, pin: Secret
+    ) -> None:
+        token = _acquire(module, token_label, pin)
+        try:
+            self._bind(token, key_label, owner=True)
+        except BaseException:
+            token.release()
+            raise
+
+    @classmethod
+    def generate(
+        cls, module: str | os.PathLike[str], *, token_label: str, key_label: str, pin: Secret
+    ) -> Pkcs11Kek:
+        """Create the key in the token and return its KEK. Refuses if the label is taken.
+
+        Raises:
+            ConfigurationError: as for the constructor, or a key with that label exists.
+        """
+        validate_label("key_label", key_label)
+        token = _acquire(module, token_label, pin)
+        try:
+            p11 = _p11()
+            with _refused(token_label, f"generate key {key_label!r}"):
+                token.run(lambda session: _generate_key(p11, session, token_label, key_label))
+            kek = cls.__new__(cls)
+            kek._bind(token, key_label, owner=True)
+        except BaseException:
+            token.release()
+            raise
+        return kek
+
+    def _bind(self, token: _Token, key_label: str, *, owner: bool) -> None:
+        validate_label("key_label", key_label)
+        p11 = _p11()
+        with _refused(token.label, f"find key {key_label!r}"):
+            key, key_id = token.run(lambda s: _checked_key(p11, token, s, key_label))
+        self._token = token
+        self._owner = owner
+        self._key_label = key_label
+        self._key_id = key_id
+        self._key: Any = key
+        self._generation = token.generation
+        # Non-secret and stable: which token, which label, which generated key.
+        digest = hashlib.sha256(
+            length_prefixed(
+                b"cryptorails/v1/pkcs11-kek-id", token.serial.encode(), key_label.encode(), key_id
+            )
+        )
+        self._kek_id = "pkcs11:" + digest.hexdigest()[:32]
+
+    @property
+    def kek_id(self) -> str:
+        return self._kek_id
+
+    def _current_key(self, p11: Any, session: Any) -> Any:
+        key = self._key
+        if key is not None and self._generation == self._token.generation:
+            # Handles may be reused by another object after a destroy: check identity.
+            try:
+                attrs = key.get_attributes([p11.Attribute.LABEL, p11.Attribute.ID])
+                if attrs[p11.Attribute.LABEL] == self._key_label and (
+                    bytes(attrs[p11.Attribute.ID]) == self._key_id
+                ):
+                    return key
+            except p11.ObjectHandleInvalid:
+                pass
+        keys = _find_keys(p11, session, self._key_label, self._key_id)
+        if len(keys) != 1:
+            self._key = None
+            raise _KeyGoneError
+        self._key, self._generation = keys[0], self._token.generation
+        return self._key
+
+    def _crypt(self, encrypt: bool, data: bytes, iv: bytes, aad: bytes) -> bytes:
+        p11 = _p11()
+        params = p11.GCMParams(iv, _LABEL + aad, _TAG_SIZE * 8)
+
+        def op(session: Any) -> bytes:
+            key = self._current_key(p11, session)
+            if encrypt:
+                return bytes(
+                    key.encrypt(data, mechanism=p11.Mechanism.AES_GCM, mechanism_param=params)
+                )
+            return bytes(key.decrypt(data, mechanism=p11.Mechanism.AES_GCM, mechanism_param=params))
+
+        return self._token.run(op)
+
+    def wrap(self, plaintext: bytes, aad: bytes) -> bytes:
+        """Seal `plaintext` in the HSM, binding `aad`. Blob: version, IV, ciphertext+tag.
+
+        Raises:
+            ConfigurationError: the HSM refused or the key is gone.
+        """
+        _check_bytes(plaintext, aad)
+        # A random 96-bit IV: a KEK wraps once per keystore write, far below the 2^32
+        # invocations NIST SP 800-38D §8.3 allows per key with random IVs.
+        iv = os.urandom(_IV_SIZE)
+        try:
+            return _VERSION + iv + self._crypt(True, bytes(plaintext), iv, bytes(aad))
+        except _KeyGoneError:
+            raise ConfigurationError(
+                f"key {self._key_label!r} is no longer on PKCS#11 token {self._token.label!r}"
+            ) from None
+        except _p11().PKCS11Error as e:
+            raise ConfigurationError(
+                f"PKCS#11 token {self._token.label!r} refused to wrap with key "
+                f"{self._key_label!r}: {type(e).__name__}"
+            ) from None
+
+    def unwrap(self, blob: bytes, aad: bytes) -> bytes:
+        """Reverse `wrap`. Raises `DecryptionError` for any failure."""
+        if not isinstance(blob, bytes | bytearray | memoryview) or not isinstance(
+            aad, bytes | bytearray | memoryview
+        ):
+            raise DecryptionError(Reason.WRONG_TYPE)
+        blob = bytes(blob)
+        if blob[:1] != _VERSION:
+            raise DecryptionError(Reason.UNSUPPORTED_VERSION if blob else Reason.MALFORMED)
+        if len(blob) < 1 + _IV_SIZE + _TAG_SIZE:
+            raise DecryptionError(Reason.MALFORMED)
+        iv, sealed = blob[1 : 1 + _IV_SIZE], blob[1 + _IV_SIZE :]
+        if self._token.closed:  # misuse, not a failed authentication
+            raise ConfigurationError(f"the PKCS#11 KEK on token {self._token.label!r} was closed")
+        p11 = _p11()
+        try:
+            return self._crypt(False, sealed, iv, bytes(aad))
+        except _KeyGoneError:
+            raise DecryptionError(Reason.KEY_DESTROYED) from None
+        except ConfigurationError:
+            # The token could not be reached again: the KEK is not usable now.
+            raise DecryptionError(Reason.KEY_DISABLED) from None
+        except p11.PKCS11Error:
+            # SoftHSM reports a bad tag as CKR_GENERAL_ERROR, others as
+            # CKR_ENCRYPTED_DATA_INVALID: every refusal means "does not authenticate".
+            raise DecryptionError(Reason.AUTHENTICATION_FAILED) from None
+
+    def close(self) -> None:
+        """Release the token session (logged out when no other KEK of this process uses it)."""
+        if self._owner:
+            self._owner = False
+            self._token.release()
+
+    def __enter__(self) -> Pkcs11Kek:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"Pkcs11Kek(token={self._token.label!r}, key={self._key_label!r}, "
+            f"kek_id={self._kek_id})"
+        )
+
+
+def _check_bytes(plaintext: object, aad: object) -> None:
+    if not isinstance(plaintext, bytes | bytearray | memoryview):
+        raise TypeError(f"plaintext must be bytes, not {type(plaintext).__name__}")
+    if not isinstance(aad, bytes | bytearray | memoryview):
+        raise TypeError(f"aad must be bytes, not {type(aad).__name__}")
+
+
+class Pkcs11TenantKeks:
+    """One non-extractable AES-256 key per tenant in an HSM token (label = prefix + tenant).
+
+    `destroy` removes the tenant's key object from the token (C_DestroyObject), so no copy
+    of a keystore, however old, can unwrap that tenant's keysets again.
+
+    Args:
+        module: path of the PKCS #11 library.
+        token_label: the token's label.
+        pin: the token's user PIN.
+        label_prefix: prefix of the tenant keys' labels.
+
+    Raises:
+        ConfigurationError: as for `Pkcs11Kek`.
+    """
+
+    def __init__(
+        self,
+        module: str | os.PathLike[str],
+        *,
+        token_label: str,
+        pin: Secret,
+        label_prefix: str = "cryptorails-tenant-",
+    ) -> None:
+        self._prefix = validate_label("label_prefix", label_prefix)
+        self._token = _acquire(module, token_label, pin)
+        self._owner = True
+        self._provider_id = f"pkcs11:token={_pct(token_label)};prefix={_pct(label_prefix)}"
+
+    @property
+    def provider_id(self) -> str:
+        return self._provider_id
+
+    def _label(self, tenant: str) -> str:
+        return self._prefix + validate_label("tenant", tenant)
+
+    def kek(self, tenant: str, *, create: bool) -> Pkcs11Kek | None:
+        """The KEK of `tenant`; generated in the token first when absent and `create`."""
+        label = self._label(tenant)
+        p11 = _p11()
+
+        def find_or_create(session: Any) -> bool:
+            if _find_keys(p11, session, label):
+                return True
+            if not create:
+                return False
+            _generate_key(p11, session, self._token.label, label)
+            return True
+
+        with _state.lock, _refused(self._token.label, f"find or create key {label!r}"):
+            # Atomic within the process; across processes the keystore's lock serialises it.
+            if not self._token.run(find_or_create):
+                return None
+            kek = Pkcs11Kek.__new__(Pkcs11Kek)
+            kek._bind(self._token, label, owner=False)
+            return kek
+
+    def destroy(self, tenant: str) -> bool:
+        """Destroy the tenant's key object(s) in the token; True if there was one."""
+        label = self._label(tenant)
+        p11 = _p11()
+
+        def destroy_all(session: Any) -> bool:
+            keys = _find_keys(p11, session, label)
+            for key in keys:
+                key.destroy()
+            return bool(keys)
+
+        with _refused(self._token.label, f"destroy key {label!r}"):
+            return self._token.run(destroy_all)
+
+    def tenants(self) -> list[str]:
+        """Every tenant with a key under this prefix, sorted."""
+        p11 = _p11()
+
+        def labels(session: Any) -> list[str]:
+            keys = session.get_objects({p11.Attribute.CLASS: p11.ObjectClass.SECRET_KEY})
+            return [str(k[p11.Attribute.LABEL]) for k in keys]
+
+        with _refused(self._token.label, "list keys"):
+            all_labels = self._token.run(labels)
+        found = {
+            label[len(self._prefix) :]
+            for label in all_labels
+            if label.startswith(self._prefix) and len(label) > len(self._prefix)
+        }
+        return sorted(found)
+
+    def close(self) -> None:
+        """Release the token session; KEKs handed out by `kek` stop working."""
+        if self._owner:
+            self._owner = False
+            self._token.release()
+
+    def __enter__(self) -> Pkcs11TenantKeks:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Pkcs11TenantKeks({self._provider_id})"
+
+
+def _pct(value: str) -> str:
+    """Percent-encode `value` as an RFC 7512 path attribute value (§2.3, pk11-pchar)."""
+    from urllib.parse import quote
+
+    return quote(value, safe=":[]@!$'()*+,=-._~")
