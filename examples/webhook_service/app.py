@@ -32,19 +32,13 @@ DEFAULT_STORE_URL = f"sqlite://{Path(tempfile.gettempdir()) / 'replay.db'}"
 
 
 def _log_verify_failures() -> None:
-    """Print `verify_failed` events with their structured fields (a real service would
-    ship them to its log pipeline, e.g. as JSON)."""
+    """Print `verify_failed` events: each message is one JSON object (a real service
+    would ship them to its log pipeline; `cryptorails triage logs` summarizes them)."""
     logger = logging.getLogger("cryptorails.verify")
     if logger.handlers:
         return
     handler = logging.StreamHandler()
-    handler.setFormatter(
-        logging.Formatter(
-            "%(levelname)s %(message)s tenant=%(tenant)s scheme=%(scheme)s "
-            "algorithm=%(algorithm)s reason=%(reason)s provider=%(provider)s "
-            "%(provider_version)s"
-        )
-    )
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False

@@ -17,7 +17,7 @@ from cryptorails.errors import (
     StoreUnavailable,
     VerificationError,
 )
-from cryptorails.keys import Key, Keyring, Keyset, KeyState, LocalKek
+from cryptorails.keys import Key, Keyring, Keyset, KeyState, Ledger, LocalKek
 from cryptorails.overrides import Override, OverridePolicy, Overrides
 from cryptorails.replay import Idempotency, ReplayGuard
 from cryptorails.secret import Secret
@@ -42,6 +42,7 @@ __all__ = [
     "KeyState",
     "Keyring",
     "Keyset",
+    "Ledger",
     "LocalKek",
     "Override",
     "OverridePolicy",

@@ -44,6 +44,7 @@ class Reason(enum.Enum):
     KEY_NOT_ACTIVE = "key_not_active"
     KEY_COMPROMISED = "key_compromised"
     TENANT_SHREDDED = "tenant_shredded"
+    KEK_UNAVAILABLE = "kek_unavailable"
     AUTHENTICATION_FAILED = "authentication_failed"
     # Tokens (JWS / JWT).
     TOO_LARGE = "too_large"

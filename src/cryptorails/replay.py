@@ -91,6 +91,11 @@ class ReplayGuard:
         """The accepted timestamp window; records are kept for all of it (and a margin)."""
         return self._window
 
+    @staticmethod
+    def store_key(namespace: str, message_id: str) -> str:
+        """The store key `check` claims for a message (read-only tools look it up too)."""
+        return "replay:" + _digest(b"cryptorails/v1/replay", namespace, message_id)
+
     def check(self, namespace: str, message_id: str, timestamp: datetime) -> None:
         """Accept the message or raise.
 
@@ -117,8 +122,7 @@ class ReplayGuard:
         if not message_id:
             raise VerificationError(Reason.MALFORMED)
         self._window.check(timestamp, self._clock.now())
-        key = "replay:" + _digest(b"cryptorails/v1/replay", namespace, message_id)
-        if not self._store.claim(key, b"1", self._ttl):
+        if not self._store.claim(self.store_key(namespace, message_id), b"1", self._ttl):
             raise VerificationError(Reason.REPLAY)
 
 

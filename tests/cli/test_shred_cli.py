@@ -132,3 +132,43 @@ def test_blast_radius_usage_errors(run: Run, ks: Path) -> None:
     result = run("keys", "blast-radius", "--keystore", ks, "--tenant", "tenant-a")
     assert result.exit_code == 0
     assert "no key ledger given" in result.stdout
+
+
+def test_blast_radius_finds_keystore_copies_in_backups(
+    run: Run, ks: Path, ledger: str, tmp_path: Path
+) -> None:
+    import tarfile
+
+    _seal(run, ks, "tenant-a", b"alice")
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    with tarfile.open(backups / "nightly.tar.gz", "w:gz") as tar:
+        tar.add(ks, arcname="srv/keys")
+        tar.add(f"{ks}.kek", arcname="srv/keys.kek")
+    (backups / "clean.txt").write_text("nothing here\n")
+    (backups / "broken.zip").write_bytes(b"PK\x03\x04 not really a zip")
+
+    result = run(
+        "keys", "blast-radius", "--keystore", ks, "--ledger", ledger, "--tenant", "tenant-a",
+        "--backups", backups, "--format", "json",
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.stdout)
+    kinds = {(c["location"].split("!", 1)[1], c["kind"]) for c in data["keystore_copies"]}
+    assert ("srv/keys/keystore.json", "keystore") in kinds
+    assert ("srv/keys.kek", "kek") in kinds
+    assert any(kind == "keyset" for _, kind in kinds)
+    assert any("broken.zip" in n for n in data["notes"])
+    text = run(
+        "keys", "blast-radius", "--keystore", ks, "--tenant", "tenant-a", "--backups", backups
+    ).stdout  # fmt: skip
+    assert "backups holding copies of the keystore or key material:" in text
+    assert "nightly.tar.gz!srv/keys.kek: kek" in text
+
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    (clean / "db.sql").write_text("insert into t values (1);\n")
+    result = run(
+        "keys", "blast-radius", "--keystore", ks, "--tenant", "tenant-a", "--backups", clean
+    )
+    assert result.exit_code == 0

@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+from datetime import timedelta
 
 import pytest
 
-from cryptorails.errors import ConfigurationError, Reason
+from cryptorails.errors import ConfigurationError, Reason, VerificationError
 from cryptorails.integrations import FailureDetails, FailureLog, StoredResponse, fingerprint
 from cryptorails.integrations._responses import parse_idempotency_key
 from cryptorails.testing import FixedClock
@@ -23,44 +24,40 @@ def test_package_import_needs_no_framework() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
-def test_rate_limit_per_reason(caplog: pytest.LogCaptureFixture) -> None:
+def test_adapters_log_through_the_diagnostics_failure_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # One implementation of the event: the adapters' FailureLog is the diagnostics one,
+    # rate-limited per (reason, tenant, key id), and `triage logs` reads what it writes.
+    from cryptorails import diagnostics
+    from cryptorails.triage._logs import parse_event
+
+    assert FailureLog is diagnostics.FailureLog
     caplog.set_level(logging.INFO, logger="cryptorails.verify")
     clock = FixedClock()
-    log = FailureLog(per_second=2.0, burst=3, clock=clock)
+    log = FailureLog(limit=3, period=timedelta(seconds=1), clock=clock, host="web-1")
     details = FailureDetails("stripe", "hmac-sha256")
-    emitted = [log.failed(Reason.SIGNATURE_INVALID, details, "t") for _ in range(5)]
-    assert emitted == [True, True, True, False, False]
-    assert log.failed(Reason.STALE, details, "t")  # another reason has its own bucket
-    clock.advance(0.25)  # half a token: still limited
-    assert not log.failed(Reason.SIGNATURE_INVALID, details, "t")
-    clock.advance(0.25)
-    assert log.failed(Reason.SIGNATURE_INVALID, details, "t")
-    clock.advance(3600)  # refills up to the burst, not beyond
-    assert [log.failed(Reason.SIGNATURE_INVALID, details, "t") for _ in range(4)] == [
-        True,
-        True,
-        True,
-        False,
-    ]
-    records = [(r.reason, r.suppressed) for r in caplog.records]  # type: ignore[attr-defined]
+    error = VerificationError(Reason.SIGNATURE_INVALID)
+
+    def failed(e: VerificationError) -> bool:
+        return log.log(e, tenant="t", algorithm=details.algorithm, scheme=details.scheme)
+
+    assert [failed(error) for _ in range(5)] == [True, True, True, False, False]
+    assert failed(VerificationError(Reason.STALE))  # another reason has its own limit
+    clock.advance(1.0)
+    assert failed(error)
+    records = [(r.reason, r.suppressed, r.scheme) for r in caplog.records]  # type: ignore[attr-defined]
     assert records == [
-        ("signature_invalid", 0),
-        ("signature_invalid", 0),
-        ("signature_invalid", 0),
-        ("stale", 0),
-        ("signature_invalid", 3),
-        ("signature_invalid", 0),
-        ("signature_invalid", 0),
-        ("signature_invalid", 0),
+        ("signature_invalid", 0, "stripe"),
+        ("signature_invalid", 0, "stripe"),
+        ("signature_invalid", 0, "stripe"),
+        ("stale", 0, "stripe"),
+        ("signature_invalid", 2, "stripe"),
     ]
-
-
-def test_failure_log_arguments() -> None:
-    with pytest.raises(ValueError, match="per_second must be positive"):
-        FailureLog(per_second=0)
-    with pytest.raises(ValueError, match="burst at least 1"):
-        FailureLog(burst=0)
-    assert FailureLog().logger.name == "cryptorails.verify"
+    event = parse_event(caplog.records[-1].getMessage())
+    assert event is not None
+    assert (event.reason, event.host, event.tenant) == ("signature_invalid", "web-1", "t")
+    assert FailureLog().logger.name == "cryptorails.verify"  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(

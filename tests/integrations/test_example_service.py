@@ -33,7 +33,7 @@ def check(output: str) -> None:
         line.startswith("instance B ") and line.endswith(': 401 {"error":"unauthorized"}')
         for line in lines
     ), output
-    assert any("verify_failed" in line and "reason=replay" in line for line in lines), output
+    assert any("verify_failed" in line and '"reason":"replay"' in line for line in lines), output
     assert lines[-1].startswith("outcome: replay rejected")
 
 

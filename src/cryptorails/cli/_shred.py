@@ -222,6 +222,12 @@ def blast_radius(
     copies = _keystore_copies(keyring, subjects, backups) if backups else []
     if not backups:
         notes.append("no --backups searched for copies of the keystore or key material")
+    notes.extend(
+        f"could not search {c['location']}: {c['detail']}"
+        for c in copies
+        if c["kind"] == "unreadable"
+    )
+    copies = [c for c in copies if c["kind"] != "unreadable"]
     return {
         "environment": keyring.environment,
         "keys": keys_out,
@@ -247,7 +253,9 @@ def _keystore_copies(
         kek_file = default_kek(keyring.keystore_path)
         if kek_file.exists():
             known.add(read_kek_file(kek_file))
-    return [c.to_json() for c in find_keystore_copies(backups, known=known)]
+    return [
+        {**c.to_json(), "location": c.location} for c in find_keystore_copies(backups, known=known)
+    ]
 
 
 def _report_lines(report: dict[str, Any]) -> list[str]:
@@ -270,7 +278,7 @@ def _report_lines(report: dict[str, Any]) -> list[str]:
     if report["keystore_copies"]:
         lines.append("backups holding copies of the keystore or key material:")
         for c in report["keystore_copies"]:
-            inside = f" :: {c['member']}" if c.get("member") else ""
-            lines.append(f"  {c['path']}{inside}: {c['kind']}")
+            whose = "/".join(x for x in (c["tenant"], c["purpose"]) if x)
+            lines.append(f"  {c['location']}: {c['kind']}" + (f" ({whose})" if whose else ""))
     lines.extend(f"note: {n}" for n in report["notes"])
     return lines

@@ -153,7 +153,14 @@ class RequestCheck:
                 return Verified(body, signature, self._principal(signature.keyid))
             return Verified(self.verifier.verify(mapping, body), None, self._principal(None))
         except VerificationError as e:
-            self.log.failed(e.reason, describe(self.verifier, mapping), self.tenant)
+            details = describe(self.verifier, mapping)
+            self.log.log(
+                e,
+                tenant=self.tenant,
+                key_id=details.key_id,
+                algorithm=details.algorithm,
+                scheme=details.scheme,
+            )
             return UNAUTHORIZED
         except StoreUnavailable:
             logging.getLogger("cryptorails.integrations").warning(

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from cryptorails.context import Context, validate_label
-from cryptorails.errors import ConfigurationError, DecryptionError
+from cryptorails.errors import ConfigurationError, DecryptionError, Reason, StoreUnavailable
 from cryptorails.keys._model import Keyset
 from cryptorails.keys.kek import Kek, TenantKeks
 from cryptorails.keys.kek._local import WrappedTenantKeks
@@ -234,7 +234,17 @@ class FileKeystore:
         try:
             wrapped = base64.b64decode(outer["wrapped"], validate=True)
             inner = kek.unwrap(wrapped, self._aad(ctx))
-        except (KeyError, TypeError, ValueError, DecryptionError):
+        except DecryptionError as e:
+            if e.reason is Reason.KEK_UNAVAILABLE:
+                raise StoreUnavailable(
+                    f"the KEK of keyset file {path} cannot be reached now (HSM or KMS "
+                    "outage, throttling): retry later"
+                ) from None
+            raise ConfigurationError(
+                f"keyset file {path} does not authenticate under this KEK, environment "
+                "and context (tampered, copied from elsewhere, or a different KEK)"
+            ) from None
+        except (KeyError, TypeError, ValueError):
             raise ConfigurationError(
                 f"keyset file {path} does not authenticate under this KEK, environment "
                 "and context (tampered, copied from elsewhere, or a different KEK)"

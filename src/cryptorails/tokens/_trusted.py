@@ -70,6 +70,10 @@ class TrustedIssuers:
         """The registered tenants."""
         return tuple(self._verifiers)
 
+    def get(self, tenant: str) -> TokenVerifier | None:
+        """The verifier registered for `tenant`, or None (operator tooling, e.g. triage)."""
+        return self._verifiers.get(tenant)
+
     def __contains__(self, tenant: object) -> bool:
         return tenant in self._verifiers
 

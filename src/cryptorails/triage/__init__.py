@@ -3,3 +3,32 @@
 Operator tooling only: these functions may explain exactly why something failed, so they
 are never called on the serving path.
 """
+
+from cryptorails.triage._blob import BlobDiagnosis, BlobOwner, BlobVerdict, diagnose_blob
+from cryptorails.triage._clocks import ClockReport, ServerClock, check_clocks, probe_clock
+from cryptorails.triage._logs import FailureEvent, LogsReport, parse_event, triage_logs
+from cryptorails.triage._nonces import Layout, NonceReport, NonceReuse, NonceScanner
+from cryptorails.triage._request import load_request, triage_request
+from cryptorails.triage._token import triage_token
+
+__all__ = [
+    "BlobDiagnosis",
+    "BlobOwner",
+    "BlobVerdict",
+    "ClockReport",
+    "FailureEvent",
+    "Layout",
+    "LogsReport",
+    "NonceReport",
+    "NonceReuse",
+    "NonceScanner",
+    "ServerClock",
+    "check_clocks",
+    "diagnose_blob",
+    "load_request",
+    "parse_event",
+    "probe_clock",
+    "triage_logs",
+    "triage_request",
+    "triage_token",
+]

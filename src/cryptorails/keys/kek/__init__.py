@@ -7,7 +7,22 @@ KEKs implement the same two-method protocol. A `TenantKeks` provider gives each 
 its own KEK.
 """
 
+from cryptorails.keys.kek._aws import AwsKmsKek, AwsKmsTenantKeks
 from cryptorails.keys.kek._base import Kek, TenantKeks
-from cryptorails.keys.kek._local import LocalKek, WrappedTenantKeks
+from cryptorails.keys.kek._local import LocalKek, WrappedTenantKeks, read_kek_file
+from cryptorails.keys.kek._pkcs11 import Pkcs11Kek, Pkcs11TenantKeks
+from cryptorails.keys.kek._uri import open_kek, open_tenant_keks
 
-__all__ = ["Kek", "LocalKek", "TenantKeks", "WrappedTenantKeks"]
+__all__ = [
+    "AwsKmsKek",
+    "AwsKmsTenantKeks",
+    "Kek",
+    "LocalKek",
+    "Pkcs11Kek",
+    "Pkcs11TenantKeks",
+    "TenantKeks",
+    "WrappedTenantKeks",
+    "open_kek",
+    "open_tenant_keks",
+    "read_kek_file",
+]

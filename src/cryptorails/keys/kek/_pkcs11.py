@@ -71,7 +71,7 @@ class _State:
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
-        self.tokens: dict[tuple[str, str], _Token] = {}
+        self.tokens: dict[tuple[str, str], _Shared] = {}
         self.initialised: dict[str, int] = {}  # module path -> pid that initialised it
 
 
@@ -103,7 +103,7 @@ def _attribute_mapper(p11: Any) -> Any:
     return mapper
 
 
-class _Token:
+class _Shared:
     """The process's logged-in session on one token, shared and reference counted."""
 
     def __init__(self, module: str, shown: str, label: str, pin: Secret) -> None:
@@ -133,7 +133,7 @@ class _Token:
         except p11.PKCS11Error as e:
             raise ConfigurationError(f"cannot load PKCS#11 module {self.shown}: {e}") from None
         try:
-            token = lib.get_token(token_label=self.label)
+            device = lib.get_token(token_label=self.label)
         except p11.NoSuchToken:
             raise ConfigurationError(
                 f"no PKCS#11 token labelled {self.label!r} in module {self.shown}"
@@ -144,8 +144,8 @@ class _Token:
             ) from None
         except p11.PKCS11Error as e:
             raise ConfigurationError(f"cannot list the tokens of {self.shown}: {e!r}") from None
-        self.serial = bytes(token.serial).decode("ascii", "replace").strip()
-        self.session = _login(p11, token, self.label, self.pin)
+        self.serial = bytes(device.serial).decode("ascii", "replace").strip()
+        self.session = _login(p11, device, self.label, self.pin)
         self.pid = pid
         self.generation += 1
 
@@ -153,8 +153,7 @@ class _Token:
         """Run `op(session)` under the process lock, reconnecting once if the session died."""
         p11 = _p11()
         with _state.lock:
-            if self.closed:
-                raise ConfigurationError(f"the PKCS#11 KEK on token {self.label!r} was closed")
+            self.check_open()
             if self.pid != os.getpid():
                 self._connect()
             try:
@@ -168,6 +167,10 @@ class _Token:
             ):
                 self._connect()  # e.g. the HSM restarted; its old sessions are gone
                 return op(self.session)
+
+    def check_open(self) -> None:
+        if self.closed:
+            raise ConfigurationError(f"the PKCS#11 KEK on token {self.label!r} was closed")
 
     def release(self) -> None:
         with _state.lock:
@@ -184,14 +187,14 @@ class _Token:
                     pass  # already gone with the token; nothing left to release
 
 
-def _login(p11: Any, token: Any, label: str, pin: Secret) -> Any:
+def _login(p11: Any, device: Any, label: str, pin: Secret) -> Any:
     try:
         pin_text = pin.reveal().decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigurationError("a PKCS#11 PIN must be UTF-8 text") from None
     mapper = _attribute_mapper(p11)
     try:
-        return token.open(rw=True, user_pin=pin_text, attribute_mapper=mapper)
+        return device.open(rw=True, user_pin=pin_text, attribute_mapper=mapper)
     except (p11.PinIncorrect, p11.PinInvalid, p11.PinLenRange):
         raise ConfigurationError(f"wrong PIN for PKCS#11 token {label!r}") from None
     except p11.PinLocked:
@@ -201,12 +204,12 @@ def _login(p11: Any, token: Any, label: str, pin: Secret) -> Any:
     except p11.UserAlreadyLoggedIn:
         # Something else in this process logged in to the token already (login state is
         # per process): the session works, though this PIN was not checked.
-        return token.open(rw=True, attribute_mapper=mapper)
+        return device.open(rw=True, attribute_mapper=mapper)
     except p11.PKCS11Error as e:
         raise ConfigurationError(f"cannot log in to PKCS#11 token {label!r}: {e!r}") from None
 
 
-def _acquire(module: str | os.PathLike[str], token_label: str, pin: Secret) -> _Token:
+def _acquire(module: str | os.PathLike[str], token_label: str, pin: Secret) -> _Shared:
     if not isinstance(pin, Secret):
         raise TypeError("pin must be a Secret")
     validate_label("token_label", token_label)
@@ -214,17 +217,17 @@ def _acquire(module: str | os.PathLike[str], token_label: str, pin: Secret) -> _
     if not os.path.isfile(path):
         raise ConfigurationError(f"PKCS#11 module {os.fspath(module)} does not exist")
     with _state.lock:
-        token = _state.tokens.get((path, token_label))
-        if token is not None and token.pin != pin:
+        shared = _state.tokens.get((path, token_label))
+        if shared is not None and shared.pin != pin:
             raise ConfigurationError(
                 f"wrong PIN for PKCS#11 token {token_label!r}: this process is logged in "
                 "to it with another PIN"
             )
-        if token is None:
-            token = _Token(path, os.fspath(module), token_label, pin)
-            _state.tokens[(path, token_label)] = token
-        token.users += 1
-        return token
+        if shared is None:
+            shared = _Shared(path, os.fspath(module), token_label, pin)
+            _state.tokens[(path, token_label)] = shared
+        shared.users += 1
+        return shared
 
 
 def _find_keys(p11: Any, session: Any, label: str, key_id: bytes | None = None) -> list[Any]:
@@ -252,35 +255,20 @@ def _generate_key(p11: Any, session: Any, token_label: str, label: str) -> None:
     # A random CKA_ID: a key made again under the same label gets another kek_id.
     key_id = os.urandom(16)
     flags = p11.MechanismFlag.ENCRYPT | p11.MechanismFlag.DECRYPT
+    options = {"id": key_id, "label": label, "store": True, "capabilities": flags}
     try:
-        session.generate_key(
-            p11.KeyType.AES,
-            256,
-            id=key_id,
-            label=label,
-            store=True,
-            capabilities=flags,
-            template=template,
-        )
+        session.generate_key(p11.KeyType.AES, 256, template=template, **options)
     except p11.AttributeTypeInvalid:
         # A token without CKA_ALLOWED_MECHANISMS (pre-v2.40): the key is still sensitive
         # and unextractable, only not limited to GCM.
         del template[a.ALLOWED_MECHANISMS]
-        session.generate_key(
-            p11.KeyType.AES,
-            256,
-            id=key_id,
-            label=label,
-            store=True,
-            capabilities=flags,
-            template=template,
-        )
+        session.generate_key(p11.KeyType.AES, 256, template=template, **options)
 
 
-def _checked_key(p11: Any, token: _Token, session: Any, label: str) -> tuple[Any, bytes]:
+def _checked_key(p11: Any, shared: _Shared, session: Any, label: str) -> tuple[Any, bytes]:
     """The one usable KEK labelled `label`, and its CKA_ID."""
     keys = _find_keys(p11, session, label)
-    where = f"on PKCS#11 token {token.label!r}"
+    where = f"on PKCS#11 token {shared.label!r}"
     if not keys:
         raise ConfigurationError(
             f"no secret key labelled {label!r} {where}; create it with Pkcs11Kek.generate"
@@ -324,11 +312,11 @@ class Pkcs11Kek:
     def __init__(
         self, module: str | os.PathLike[str], *, token_label: str, key_label: str, pin: Secret
     ) -> None:
-        token = _acquire(module, token_label, pin)
+        shared = _acquire(module, token_label, pin)
         try:
-            self._bind(token, key_label, owner=True)
+            self._bind(shared, key_label, owner=True)
         except BaseException:
-            token.release()
+            shared.release()
             raise
 
     @classmethod
@@ -341,33 +329,33 @@ class Pkcs11Kek:
             ConfigurationError: as for the constructor, or a key with that label exists.
         """
         validate_label("key_label", key_label)
-        token = _acquire(module, token_label, pin)
+        shared = _acquire(module, token_label, pin)
         try:
             p11 = _p11()
             with _refused(token_label, f"generate key {key_label!r}"):
-                token.run(lambda session: _generate_key(p11, session, token_label, key_label))
+                shared.run(lambda session: _generate_key(p11, session, token_label, key_label))
             kek = cls.__new__(cls)
-            kek._bind(token, key_label, owner=True)
+            kek._bind(shared, key_label, owner=True)
         except BaseException:
-            token.release()
+            shared.release()
             raise
         return kek
 
-    def _bind(self, token: _Token, key_label: str, *, owner: bool) -> None:
+    def _bind(self, shared: _Shared, key_label: str, *, owner: bool) -> None:
         validate_label("key_label", key_label)
         p11 = _p11()
-        with _refused(token.label, f"find key {key_label!r}"):
-            key, key_id = token.run(lambda s: _checked_key(p11, token, s, key_label))
-        self._token = token
+        with _refused(shared.label, f"find key {key_label!r}"):
+            key, key_id = shared.run(lambda s: _checked_key(p11, shared, s, key_label))
+        self._shared = shared
         self._owner = owner
         self._key_label = key_label
         self._key_id = key_id
         self._key: Any = key
-        self._generation = token.generation
+        self._generation = shared.generation
         # Non-secret and stable: which token, which label, which generated key.
         digest = hashlib.sha256(
             length_prefixed(
-                b"cryptorails/v1/pkcs11-kek-id", token.serial.encode(), key_label.encode(), key_id
+                b"cryptorails/v1/pkcs11-kek-id", shared.serial.encode(), key_label.encode(), key_id
             )
         )
         self._kek_id = "pkcs11:" + digest.hexdigest()[:32]
@@ -378,7 +366,7 @@ class Pkcs11Kek:
 
     def _current_key(self, p11: Any, session: Any) -> Any:
         key = self._key
-        if key is not None and self._generation == self._token.generation:
+        if key is not None and self._generation == self._shared.generation:
             # Handles may be reused by another object after a destroy: check identity.
             try:
                 attrs = key.get_attributes([p11.Attribute.LABEL, p11.Attribute.ID])
@@ -392,7 +380,7 @@ class Pkcs11Kek:
         if len(keys) != 1:
             self._key = None
             raise _KeyGoneError
-        self._key, self._generation = keys[0], self._token.generation
+        self._key, self._generation = keys[0], self._shared.generation
         return self._key
 
     def _crypt(self, encrypt: bool, data: bytes, iv: bytes, aad: bytes) -> bytes:
@@ -407,7 +395,7 @@ class Pkcs11Kek:
                 )
             return bytes(key.decrypt(data, mechanism=p11.Mechanism.AES_GCM, mechanism_param=params))
 
-        return self._token.run(op)
+        return self._shared.run(op)
 
     def wrap(self, plaintext: bytes, aad: bytes) -> bytes:
         """Seal `plaintext` in the HSM, binding `aad`. Blob: version, IV, ciphertext+tag.
@@ -423,11 +411,11 @@ class Pkcs11Kek:
             return _VERSION + iv + self._crypt(True, bytes(plaintext), iv, bytes(aad))
         except _KeyGoneError:
             raise ConfigurationError(
-                f"key {self._key_label!r} is no longer on PKCS#11 token {self._token.label!r}"
+                f"key {self._key_label!r} is no longer on PKCS#11 token {self._shared.label!r}"
             ) from None
         except _p11().PKCS11Error as e:
             raise ConfigurationError(
-                f"PKCS#11 token {self._token.label!r} refused to wrap with key "
+                f"PKCS#11 token {self._shared.label!r} refused to wrap with key "
                 f"{self._key_label!r}: {type(e).__name__}"
             ) from None
 
@@ -443,8 +431,7 @@ class Pkcs11Kek:
         if len(blob) < 1 + _IV_SIZE + _TAG_SIZE:
             raise DecryptionError(Reason.MALFORMED)
         iv, sealed = blob[1 : 1 + _IV_SIZE], blob[1 + _IV_SIZE :]
-        if self._token.closed:  # misuse, not a failed authentication
-            raise ConfigurationError(f"the PKCS#11 KEK on token {self._token.label!r} was closed")
+        self._shared.check_open()  # misuse, not a failed authentication
         p11 = _p11()
         try:
             return self._crypt(False, sealed, iv, bytes(aad))
@@ -452,7 +439,7 @@ class Pkcs11Kek:
             raise DecryptionError(Reason.KEY_DESTROYED) from None
         except ConfigurationError:
             # The token could not be reached again: the KEK is not usable now.
-            raise DecryptionError(Reason.KEY_DISABLED) from None
+            raise DecryptionError(Reason.KEK_UNAVAILABLE) from None
         except p11.PKCS11Error:
             # SoftHSM reports a bad tag as CKR_GENERAL_ERROR, others as
             # CKR_ENCRYPTED_DATA_INVALID: every refusal means "does not authenticate".
@@ -462,7 +449,7 @@ class Pkcs11Kek:
         """Release the token session (logged out when no other KEK of this process uses it)."""
         if self._owner:
             self._owner = False
-            self._token.release()
+            self._shared.release()
 
     def __enter__(self) -> Pkcs11Kek:
         return self
@@ -472,7 +459,7 @@ class Pkcs11Kek:
 
     def __repr__(self) -> str:
         return (
-            f"Pkcs11Kek(token={self._token.label!r}, key={self._key_label!r}, "
+            f"Pkcs11Kek(token={self._shared.label!r}, key={self._key_label!r}, "
             f"kek_id={self._kek_id})"
         )
 
@@ -509,7 +496,7 @@ class Pkcs11TenantKeks:
         label_prefix: str = "cryptorails-tenant-",
     ) -> None:
         self._prefix = validate_label("label_prefix", label_prefix)
-        self._token = _acquire(module, token_label, pin)
+        self._shared = _acquire(module, token_label, pin)
         self._owner = True
         self._provider_id = f"pkcs11:token={_pct(token_label)};prefix={_pct(label_prefix)}"
 
@@ -530,15 +517,15 @@ class Pkcs11TenantKeks:
                 return True
             if not create:
                 return False
-            _generate_key(p11, session, self._token.label, label)
+            _generate_key(p11, session, self._shared.label, label)
             return True
 
-        with _state.lock, _refused(self._token.label, f"find or create key {label!r}"):
+        with _state.lock, _refused(self._shared.label, f"find or create key {label!r}"):
             # Atomic within the process; across processes the keystore's lock serialises it.
-            if not self._token.run(find_or_create):
+            if not self._shared.run(find_or_create):
                 return None
             kek = Pkcs11Kek.__new__(Pkcs11Kek)
-            kek._bind(self._token, label, owner=False)
+            kek._bind(self._shared, label, owner=False)
             return kek
 
     def destroy(self, tenant: str) -> bool:
@@ -552,8 +539,8 @@ class Pkcs11TenantKeks:
                 key.destroy()
             return bool(keys)
 
-        with _refused(self._token.label, f"destroy key {label!r}"):
-            return self._token.run(destroy_all)
+        with _refused(self._shared.label, f"destroy key {label!r}"):
+            return self._shared.run(destroy_all)
 
     def tenants(self) -> list[str]:
         """Every tenant with a key under this prefix, sorted."""
@@ -563,8 +550,8 @@ class Pkcs11TenantKeks:
             keys = session.get_objects({p11.Attribute.CLASS: p11.ObjectClass.SECRET_KEY})
             return [str(k[p11.Attribute.LABEL]) for k in keys]
 
-        with _refused(self._token.label, "list keys"):
-            all_labels = self._token.run(labels)
+        with _refused(self._shared.label, "list keys"):
+            all_labels = self._shared.run(labels)
         found = {
             label[len(self._prefix) :]
             for label in all_labels
@@ -576,7 +563,7 @@ class Pkcs11TenantKeks:
         """Release the token session; KEKs handed out by `kek` stop working."""
         if self._owner:
             self._owner = False
-            self._token.release()
+            self._shared.release()
 
     def __enter__(self) -> Pkcs11TenantKeks:
         return self
