@@ -165,6 +165,27 @@ def test_blast_radius_finds_keystore_copies_in_backups(
     assert "backups holding copies of the keystore or key material:" in text
     assert "nightly.tar.gz!srv/keys.kek: kek" in text
 
+    # Inside a cryptorails backup, a keystore copy is found only with the backup keystore.
+    from cryptorails.backups import BackupSealer
+
+    bks = tmp_path / "bks"
+    assert run("keys", "init", "--keystore", bks, "--environment", "prod").exit_code == 0
+    sealed = tmp_path / "sealed"
+    sealed.mkdir()
+    BackupSealer(open_keyring(bks, None, None), tenant="tenant-a").seal_file(
+        backups / "nightly.tar.gz", sealed / "nightly.crbk"
+    )
+    args = ["keys", "blast-radius", "--keystore", ks, "--tenant", "tenant-a", "--backups", sealed]
+    blind = run(*args, "--format", "json")
+    assert blind.exit_code == 0
+    assert "no given BackupSealer opens" in json.loads(blind.stdout)["notes"][-1]
+    seeing = run(*args, "--backup-keystore", bks, "--format", "json")
+    assert seeing.exit_code == 1
+    assert any(
+        c["kind"] == "kek" and c["location"].endswith("srv/keys.kek")
+        for c in json.loads(seeing.stdout)["keystore_copies"]
+    )
+
     clean = tmp_path / "clean"
     clean.mkdir()
     (clean / "db.sql").write_text("insert into t values (1);\n")

@@ -20,7 +20,8 @@ from rich.text import Text
 
 from cryptorails.context import Context, validate_label
 from cryptorails.errors import CryptoRailsError, DecryptionError, Reason, VerificationError
-from cryptorails.keys import Keyring, Ledger, LocalKek, keystore_environment
+from cryptorails.keys import Kek, Keyring, Ledger, keystore_environment
+from cryptorails.keys.kek import open_kek, open_tenant_keks
 
 if TYPE_CHECKING:
     from cryptorails.tokens import TrustedIssuers
@@ -29,6 +30,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 KEK_ENV = "CRYPTORAILS_KEK_FILE"
 LEDGER_ENV = "CRYPTORAILS_LEDGER"
+TENANT_KEKS_ENV = "CRYPTORAILS_TENANT_KEKS"
 _COLUMNS = ("tenant", "purpose", "kid", "algorithm", "state", "created", "uses")
 
 
@@ -107,29 +109,54 @@ def ledger_option(f: F) -> F:
     )(f)
 
 
+def kek_option(f: F) -> F:
+    return click.option(
+        "--kek",
+        metavar="FILE|URI",
+        envvar=KEK_ENV,
+        show_envvar=True,
+        help=(
+            "The KEK: a file, a PKCS#11 URI (pkcs11:token=...;object=...?module-path=..."
+            "&pin-source=env:VAR) or aws-kms:<key id or alias>[?region=...]. Default: the "
+            "keystore path with .kek appended."
+        ),
+    )(f)
+
+
+def tenant_keks_option(f: F) -> F:
+    return click.option(
+        "--tenant-keks",
+        metavar="URI",
+        envvar=TENANT_KEKS_ENV,
+        show_envvar=True,
+        help=(
+            "Where the tenants' own KEKs live, for a keystore made with per-tenant KEKs in "
+            "an HSM or KMS (pkcs11:...;object=<label prefix>... or aws-kms:alias/<prefix>). "
+            "Tenant KEKs kept inside the keystore are found without it."
+        ),
+    )(f)
+
+
 def keystore_options(f: Callable[..., None]) -> Callable[..., None]:
-    """Add --keystore/--environment/--kek/--ledger; `f` gets the opened `Keyring` first."""
+    """Add --keystore/--environment/--kek/--tenant-keks/--ledger; `f` gets the opened
+    `Keyring` first."""
 
     @functools.wraps(f)
     def run(
         *,
         keystore: Path,
         environment: str | None,
-        kek: Path | None,
+        kek: str | None,
+        tenant_keks: str | None,
         ledger: str | None,
         **kw: Any,
     ) -> None:
-        f(open_keyring(keystore, environment, kek, ledger), **kw)
+        f(open_keyring(keystore, environment, kek, ledger, tenant_keks), **kw)
 
     run = ledger_option(run)
+    run = tenant_keks_option(run)
+    run = kek_option(run)
     for option in (
-        click.option(
-            "--kek",
-            type=click.Path(dir_okay=False, path_type=Path),
-            envvar=KEK_ENV,
-            show_envvar=True,
-            help="KEK file. Default: the keystore path with .kek appended.",
-        ),
         click.option("--environment", callback=check_label, help="Default: the keystore's own."),
         click.option(
             "--keystore", required=True, type=click.Path(path_type=Path), help="Keystore folder."
@@ -158,16 +185,25 @@ def default_kek(keystore: Path) -> Path:
     return absolute.with_name(absolute.name + ".kek")
 
 
+def load_kek(keystore: Path, kek: str | Path | None) -> Kek:
+    """The KEK named by --kek (a file or a pkcs11:/aws-kms: URI), else `<keystore>.kek`."""
+    return open_kek(str(kek if kek is not None else default_kek(keystore)))
+
+
 def open_keyring(
-    keystore: Path, environment: str | None, kek: Path | None, ledger: str | None = None
+    keystore: Path,
+    environment: str | None,
+    kek: str | Path | None,
+    ledger: str | None = None,
+    tenant_keks: str | None = None,
 ) -> Keyring:
     # Read the recorded environment first: "no keystore here" is the most useful error.
     recorded = keystore_environment(keystore)
-    key = LocalKek.from_file(kek or default_kek(keystore))
     return Keyring.open(
         keystore,
-        kek=key,
+        kek=load_kek(keystore, kek),
         environment=environment or recorded,
+        tenant_keks=open_tenant_keks(tenant_keks) if tenant_keks else None,
         ledger=Ledger.open(ledger) if ledger else None,
     )
 

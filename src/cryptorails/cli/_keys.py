@@ -24,7 +24,8 @@ from cryptorails.cli._common import (
 )
 from cryptorails.context import Context
 from cryptorails.errors import ConfigurationError
-from cryptorails.keys import Keyring, KeyState, LocalKek, keystore_environment
+from cryptorails.keys import Kek, Keyring, KeyState, LocalKek, TenantKeks, keystore_environment
+from cryptorails.keys.kek import open_kek, open_tenant_keks
 
 
 @cli.group()
@@ -45,30 +46,80 @@ def keys() -> None:
         "in a KMS/HSM, so that a copy of the keystore alone opens nothing."
     ),
 )
+@click.option(
+    "--use-kek",
+    metavar="URI",
+    help=(
+        "Use an existing KEK instead of writing one: a PKCS#11 URI (pkcs11:token=...;"
+        "object=...?module-path=...&pin-source=env:VAR), aws-kms:<key id or alias>, or a "
+        "KEK file."
+    ),
+)
+@click.option(
+    "--tenant-keks",
+    metavar="wrapped|URI",
+    help=(
+        "Give each tenant its own KEK, so one tenant can be shredded or moved alone: "
+        "'wrapped' keeps them inside the keystore wrapped by the KEK; a pkcs11:/aws-kms: "
+        "URI (label or alias prefix) keeps them in the HSM or KMS, where destroying one "
+        "is final even if an old keystore copy is restored."
+    ),
+)
 @format_option
-def keys_init(keystore: Path, environment: str, kek: Path | None, fmt: str) -> None:
-    """Create a KEK file and a new, empty keystore bound to ENVIRONMENT."""
+def keys_init(
+    keystore: Path,
+    environment: str,
+    kek: Path | None,
+    use_kek: str | None,
+    tenant_keks: str | None,
+    fmt: str,
+) -> None:
+    """Create a new, empty keystore bound to ENVIRONMENT (and a KEK file, unless
+    --use-kek names an existing KEK)."""
+    if kek is not None and use_kek is not None:
+        fail("error: give either --kek (a new KEK file) or --use-kek (an existing KEK)")
     with contextlib.suppress(ConfigurationError):
         keystore_environment(keystore)
         fail(f"error: a keystore already exists at {keystore}")
     if keystore.exists() and (not keystore.is_dir() or any(keystore.iterdir())):
         fail(f"error: {keystore} exists and is not an empty folder")
-    kek_path = kek or default_kek(keystore)
-    if os.path.lexists(kek_path):
-        fail(f"error: KEK file {kek_path} already exists; not overwriting")
-    local = LocalKek.generate(kek_path)
+    providers: TenantKeks | bool | None = None
+    if tenant_keks == "wrapped":
+        providers = True
+    elif tenant_keks is not None:
+        providers = open_tenant_keks(tenant_keks)
+    kek_path: Path | None = None
+    if use_kek is not None:
+        key: Kek = open_kek(use_kek)
+    else:
+        kek_path = kek or default_kek(keystore)
+        if os.path.lexists(kek_path):
+            fail(f"error: KEK file {kek_path} already exists; not overwriting")
+        key = LocalKek.generate(kek_path)
     try:
-        Keyring.open(keystore, kek=local, environment=environment, create=True)
+        Keyring.open(keystore, kek=key, environment=environment, create=True, tenant_keks=providers)
     except BaseException:
-        kek_path.unlink(missing_ok=True)  # leave no half-made setup behind
+        if kek_path is not None:
+            kek_path.unlink(missing_ok=True)  # leave no half-made setup behind
         raise
-    data = {"keystore": str(keystore), "environment": environment, "kek_file": str(kek_path)}
-    text = (
-        f"created keystore {keystore} (environment {environment})\n"
-        f"wrote KEK file {kek_path} (mode 0600)\n"
-        "note: in production keep the KEK away from the keystore (another volume, KMS, HSM)"
-    )
-    emit(fmt, {**data, "kek_id": local.kek_id}, text)
+    data = {
+        "keystore": str(keystore),
+        "environment": environment,
+        "kek_file": str(kek_path) if kek_path else None,
+        "kek_id": key.kek_id,
+        "tenant_keks": tenant_keks,
+    }
+    lines = [f"created keystore {keystore} (environment {environment})"]
+    if kek_path is not None:
+        lines += [
+            f"wrote KEK file {kek_path} (mode 0600)",
+            "note: in production keep the KEK away from the keystore (another volume, KMS, HSM)",
+        ]
+    else:
+        lines.append(f"KEK: {key.kek_id}")
+    if tenant_keks is not None:
+        lines.append(f"each tenant gets its own KEK ({tenant_keks})")
+    emit(fmt, data, "\n".join(lines))
 
 
 @keys.command("list")

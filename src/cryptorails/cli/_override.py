@@ -13,13 +13,13 @@ from typing import Any, NoReturn
 import click
 
 from cryptorails.cli._common import (
-    KEK_ENV,
     check_label,
     cli,
     context_options,
     emit,
     fail,
     format_option,
+    kek_option,
     open_keyring,
     trusted_token,
 )
@@ -58,16 +58,10 @@ def _approver_keystore(f: Callable[..., None]) -> Callable[..., None]:
     """
 
     @functools.wraps(f)
-    def run(*, keystore: Path, kek: Path | None, **kw: Any) -> None:
+    def run(*, keystore: Path, kek: str | None, **kw: Any) -> None:
         f(open_keyring(keystore, None, kek), **kw)
 
-    run = click.option(
-        "--kek",
-        type=click.Path(dir_okay=False, path_type=Path),
-        envvar=KEK_ENV,
-        show_envvar=True,
-        help="KEK file. Default: the keystore path with .kek appended.",
-    )(run)
+    run = kek_option(run)
     return click.option(
         "--keystore", required=True, type=click.Path(path_type=Path), help="Keystore folder."
     )(run)

@@ -7,7 +7,7 @@ the key material itself (a keystore copy in a backup makes that backup a key lea
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,22 +22,33 @@ from cryptorails.cli._common import (
     fail,
     format_option,
     keystore_options,
+    open_keyring,
 )
 from cryptorails.cli._keys import keys
 from cryptorails.context import Context
 from cryptorails.keys import Keyring, KeyState
 from cryptorails.keys.kek._local import read_kek_file
 
-_BACKUPS = click.option(
-    "--backups",
-    "backups",
-    multiple=True,
-    type=click.Path(exists=True, path_type=Path),
-    help=(
-        "A backup file, folder or archive to search for copies of the keystore, its KEK "
-        "and the key material (repeatable)."
-    ),
-)
+
+def _backup_options(f: Callable[..., None]) -> Callable[..., None]:
+    f = click.option(
+        "--backup-keystore",
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        help=(
+            "The backup keystore (its KEK at <path>.kek): lets the search look inside "
+            "cryptorails backups too."
+        ),
+    )(f)
+    return click.option(
+        "--backups",
+        "backups",
+        multiple=True,
+        type=click.Path(exists=True, path_type=Path),
+        help=(
+            "A backup file, folder or archive to search for copies of the keystore, its KEK "
+            "and the key material (repeatable)."
+        ),
+    )(f)
 
 
 @keys.command("shred")
@@ -117,16 +128,21 @@ def keys_shred(keyring: Keyring, tenant: str, note: str, yes: bool, fmt: str) ->
 @keystore_options
 @context_options
 @click.option("--kid", required=True, callback=check_kid, metavar="KID", help="Decimal or 0x-hex.")
-@_BACKUPS
+@_backup_options
 @format_option
 def keys_compromise(
-    keyring: Keyring, ctx: Context, kid: int, backups: tuple[Path, ...], fmt: str
+    keyring: Keyring,
+    ctx: Context,
+    kid: int,
+    backups: tuple[Path, ...],
+    backup_keystore: Path | None,
+    fmt: str,
 ) -> None:
     """Mark key KID compromised (a compromised primary is replaced at once) and report
     everything sealed under it."""
     keyring.set_state(ctx, kid, KeyState.COMPROMISED)
     primary = keyring.keyset(ctx).primary.kid
-    report = blast_radius(keyring, [(ctx, kid)], backups)
+    report = blast_radius(keyring, [(ctx, kid)], backups, backup_keystore)
     steps = [
         f"move the data off it: cryptorails keys rewrap ... --tenant {ctx.tenant} "
         f"--purpose {ctx.purpose} (rewrap opens compromised keys; nothing else does)",
@@ -146,10 +162,15 @@ def keys_compromise(
     callback=lambda ctx, param, value: None if value is None else check_kid(ctx, param, value),
 )
 @click.option("--tenant", callback=check_label, help="Every key of this tenant instead of KID.")
-@_BACKUPS
+@_backup_options
 @format_option
 def keys_blast_radius(
-    keyring: Keyring, kid: int | None, tenant: str | None, backups: tuple[Path, ...], fmt: str
+    keyring: Keyring,
+    kid: int | None,
+    tenant: str | None,
+    backups: tuple[Path, ...],
+    backup_keystore: Path | None,
+    fmt: str,
 ) -> None:
     """What becomes readable if key KID (or every key of --tenant) leaks.
 
@@ -168,14 +189,17 @@ def keys_blast_radius(
                 subjects.append((ctx, key.kid))
     if not subjects:
         fail(f"error: no key {kid} in any keyset" if kid else f"error: no keys for {tenant}", 1)
-    report = blast_radius(keyring, subjects, backups)
+    report = blast_radius(keyring, subjects, backups, backup_keystore)
     emit(fmt, report, "\n".join(_report_lines(report)))
     if report["keystore_copies"]:
         raise click.exceptions.Exit(1)
 
 
 def blast_radius(
-    keyring: Keyring, subjects: Sequence[tuple[Context, int]], backups: Sequence[Path]
+    keyring: Keyring,
+    subjects: Sequence[tuple[Context, int]],
+    backups: Sequence[Path],
+    backup_keystore: Path | None = None,
 ) -> dict[str, Any]:
     """The blast-radius report of some keys: their state, the ledger's datasets and backups
     under them, and keystore copies found in `backups`."""
@@ -216,10 +240,10 @@ def blast_radius(
                             "location": usage.location,
                             "blobs": sum(hit.values()),
                             "kids": {str(k): n for k, n in hit.items()},
-                            "counted_at": usage.updated_at.isoformat(),
+                            "counted_at": usage.updated_at.isoformat(timespec="seconds"),
                         }
                     )
-    copies = _keystore_copies(keyring, subjects, backups) if backups else []
+    copies = _keystore_copies(keyring, subjects, backups, backup_keystore) if backups else []
     if not backups:
         notes.append("no --backups searched for copies of the keystore or key material")
     notes.extend(
@@ -238,9 +262,12 @@ def blast_radius(
 
 
 def _keystore_copies(
-    keyring: Keyring, subjects: Sequence[tuple[Context, int]], backups: Sequence[Path]
+    keyring: Keyring,
+    subjects: Sequence[tuple[Context, int]],
+    backups: Sequence[Path],
+    backup_keystore: Path | None,
 ) -> list[dict[str, Any]]:
-    from cryptorails.backups import find_keystore_copies
+    from cryptorails.backups import BACKUP_PURPOSE, BackupSealer, find_keystore_copies
     from cryptorails.redact import KnownMaterial
 
     known = KnownMaterial()
@@ -253,9 +280,13 @@ def _keystore_copies(
         kek_file = default_kek(keyring.keystore_path)
         if kek_file.exists():
             known.add(read_kek_file(kek_file))
-    return [
-        {**c.to_json(), "location": c.location} for c in find_keystore_copies(backups, known=known)
-    ]
+    sealers = []
+    if backup_keystore is not None:
+        backup_ring = open_keyring(backup_keystore, None, None, None)
+        tenants = {c.tenant for c in backup_ring.contexts() if c.purpose == BACKUP_PURPOSE}
+        sealers = [BackupSealer(backup_ring, tenant=t) for t in sorted(tenants)]
+    found = find_keystore_copies(backups, known=known, backup_sealers=sealers)
+    return [{**c.to_json(), "location": c.location} for c in found]
 
 
 def _report_lines(report: dict[str, Any]) -> list[str]:
