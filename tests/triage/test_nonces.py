@@ -14,7 +14,9 @@ from cryptorails.aead._xaes import BATCH, XaesKey
 from cryptorails.algorithms import Algorithm
 from cryptorails.context import Context
 from cryptorails.keys import Keyring
-from cryptorails.triage._nonces import Layout, NonceScanner, chance_of_reuse
+from cryptorails.triage._nonce_layout import Layout
+from cryptorails.triage._nonce_stats import chance_of_reuse
+from cryptorails.triage._nonces import NonceScanner
 
 CTX = Context("tenant-a", "user-email")
 

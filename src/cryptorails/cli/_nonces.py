@@ -19,7 +19,8 @@ import click
 
 from cryptorails.cli._common import cli, emit, fail, format_option
 from cryptorails.stores._base import display_url
-from cryptorails.triage._nonces import ALGORITHM_NAMES, Layout, NonceReport, NonceScanner
+from cryptorails.triage._nonce_layout import Layout
+from cryptorails.triage._nonces import ALGORITHM_NAMES, NonceReport, NonceScanner
 
 _MAX_LINE = 64 << 20  # longer lines are reported, not held in memory
 _CHUNK = 1 << 20

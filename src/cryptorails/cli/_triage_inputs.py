@@ -236,7 +236,8 @@ def triage_request_command(
     Content-Digest, the time window, the replay store (read only) and, with a secret or
     key, the verifier's verdict. Exits 0 when every check passes, 1 when one fails.
     """
-    from cryptorails.triage._request import load_request, triage_request
+    from cryptorails.triage._capture import load_request
+    from cryptorails.triage._request import triage_request
 
     data = file.read(32 * 1024 * 1024 + 1)
     try:

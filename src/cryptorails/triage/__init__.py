@@ -5,10 +5,12 @@ are never called on the serving path.
 """
 
 from cryptorails.triage._blob import BlobDiagnosis, BlobOwner, BlobVerdict, diagnose_blob
+from cryptorails.triage._capture import load_request
 from cryptorails.triage._clocks import ClockReport, ServerClock, check_clocks, probe_clock
 from cryptorails.triage._logs import FailureEvent, LogsReport, parse_event, triage_logs
-from cryptorails.triage._nonces import Layout, NonceReport, NonceReuse, NonceScanner
-from cryptorails.triage._request import load_request, triage_request
+from cryptorails.triage._nonce_layout import Layout
+from cryptorails.triage._nonces import NonceReport, NonceReuse, NonceScanner
+from cryptorails.triage._request import triage_request
 from cryptorails.triage._token import triage_token
 
 __all__ = [

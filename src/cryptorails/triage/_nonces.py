@@ -9,34 +9,20 @@ random nonces would have repeated that often, and nonces that do not look random
 from __future__ import annotations
 
 import hashlib
-import math
-import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from cryptorails.aead import _format, read_header
-from cryptorails.aead._xaes import BATCH
+from cryptorails.aead import _format
 from cryptorails.algorithms import Algorithm
+from cryptorails.triage._nonce_layout import _TAG_SIZE, Layout
+from cryptorails.triage._nonce_stats import _PerKey
 
-__all__ = [
-    "KeyNonces",
-    "Layout",
-    "NonceReport",
-    "NonceReuse",
-    "NonceScanner",
-    "chance_of_reuse",
-]
+__all__ = ["KeyNonces", "NonceReport", "NonceReuse", "NonceScanner"]
 
-_TAG_SIZE = 16  # every cryptorails AEAD has 16-byte tags
 _HEADER = _format.HEADER_SIZE
 _MASK64 = (1 << 64) - 1
-_MAX_FIELD = 1 << 16
-_MAX_SKIP = 1 << 30
 _SHOWN_LOCATIONS = 20
-# Structure checks need enough nonces that random ones cannot trip them (see `_PerKey`).
-_MIN_FOR_SPAN = 4
-_MIN_FOR_ORDER = 32
 
 # What a repeated nonce costs, by algorithm (the names the CLI accepts for raw layouts).
 _IMPACT = {
@@ -78,121 +64,6 @@ _BY_ALGORITHM = {
     Algorithm.AES_256_GCM_SIV: "AES-GCM-SIV",
 }
 ALGORITHM_NAMES = tuple(_IMPACT)
-
-
-def chance_of_reuse(messages: int, nonce_bits: int) -> float:
-    """The probability that `messages` uniformly random nonces repeat at least once.
-
-    The birthday bound p = 1 - exp(-n(n-1) / 2^(b+1)). `expm1` keeps p exact when it is
-    tiny (1 - exp(-x) rounds to 0 for x below about 1e-16), which is the interesting
-    case: it is what makes "7 repeats where chance predicts 3e-17" visible.
-    """
-    if messages < 2:
-        return 0.0
-    try:
-        x = math.ldexp(float(messages * (messages - 1)), -(nonce_bits + 1))
-    except OverflowError:
-        return 1.0
-    return -math.expm1(-x)
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Where the key id and the nonce sit in a record.
-
-    ``cryptorails`` (the default) reads the sealed-blob header: the key is (algorithm,
-    kid), the nonce follows the header. A raw layout is a comma list of ``skip:N``,
-    ``key:N`` (key-id bytes), ``nonce:N`` (exactly once) and ``ct`` (the rest; last);
-    without ``key`` every record counts as one key.
-    """
-
-    spec: str
-    fields: tuple[tuple[str, int], ...] = ()
-
-    @property
-    def cryptorails(self) -> bool:
-        return not self.fields
-
-    @property
-    def has_key(self) -> bool:
-        return self.cryptorails or any(kind == "key" for kind, _ in self.fields)
-
-    @property
-    def head_size(self) -> int:
-        """Bytes at the start of a record that hold its key id and nonce."""
-        if self.cryptorails:
-            return _format.HEADER_SIZE + 24
-        return sum(n for kind, n in self.fields if kind != "ct")
-
-    @classmethod
-    def parse(cls, spec: str) -> Layout:
-        """Parse ``cryptorails`` or a raw field list such as ``skip:2,key:4,nonce:12,ct``.
-
-        Raises:
-            ValueError: with the exact problem (unknown field, size, order, repeats).
-        """
-        text = spec.strip()
-        if text == "cryptorails":
-            return cls("cryptorails")
-        fields: list[tuple[str, int]] = []
-        for i, raw in enumerate(text.split(",")):
-            part = raw.strip()
-            if fields and fields[-1][0] == "ct":
-                raise ValueError("'ct' (the rest of the record) must be the last field")
-            if part == "ct":
-                fields.append(("ct", 0))
-                continue
-            m = re.fullmatch(r"(skip|key|nonce):([0-9]{1,10})", part)
-            if m is None:
-                raise ValueError(
-                    f"layout field {i + 1} is {part!r}; expected skip:N, key:N, nonce:N or ct"
-                )
-            kind, size = m[1], int(m[2])
-            limit = _MAX_SKIP if kind == "skip" else _MAX_FIELD
-            if not (0 if kind == "skip" else 1) <= size <= limit:
-                raise ValueError(f"{kind}:{size} is out of range (at most {limit} bytes)")
-            if kind != "skip" and any(k == kind for k, _ in fields):
-                raise ValueError(f"layout has more than one {kind!r} field")
-            fields.append((kind, size))
-        if not any(kind == "nonce" for kind, _ in fields):
-            raise ValueError("layout has no 'nonce:N' field")
-        return cls(",".join(k if k == "ct" else f"{k}:{n}" for k, n in fields), tuple(fields))
-
-    def split(self, head: bytes, length: int) -> tuple[bytes, Algorithm | None, bytes] | str:
-        """(key id bytes, algorithm, nonce) of a record, or why it does not fit.
-
-        `head` is the record's first `head_size` bytes (or all of it, if shorter) and
-        `length` the whole record's size. Nothing here is authenticated: a header only
-        says where the nonce is.
-        """
-        if self.cryptorails:
-            return _split_sealed(head, length)
-        key, nonce, at = b"", b"", 0
-        for kind, size in self.fields:
-            if kind == "ct":
-                return key, None, nonce
-            if kind == "key":
-                key = head[at : at + size]
-            elif kind == "nonce":
-                nonce = head[at : at + size]
-            at += size
-        if length != at:
-            return f"{length} bytes where the layout describes exactly {at}"
-        return key, None, nonce
-
-
-def _split_sealed(head: bytes, length: int) -> tuple[bytes, Algorithm | None, bytes] | str:
-    header = read_header(head)
-    if header is None:
-        return "shorter than a header"
-    if header.version != _format.VERSION:
-        return f"unknown version {header.version}"
-    if header.algorithm is None:
-        return f"unknown algorithm id {head[1]}"
-    size = _format.nonce_size(header.algorithm)
-    if length < _format.HEADER_SIZE + size + _TAG_SIZE:
-        return f"{length} bytes: too short for a {header.algorithm.value} blob"
-    return head[: _format.HEADER_SIZE], header.algorithm, header.nonce
 
 
 @dataclass(frozen=True)
@@ -259,101 +130,6 @@ class NonceReport:
             "keys": [{**asdict(k), "warnings": list(k.warnings)} for k in self.keys],
             "reuses": [{**asdict(r), "nonce": r.nonce.hex()} for r in self.reuses],
         }
-
-
-class _PerKey:
-    """One key's nonces (first location and fingerprint of each) and running statistics.
-
-    Structure checks, chosen so that random nonces practically never trip them:
-
-    * span: all nonces, read as big- or little-endian integers, lie within a window of
-      2^-32 of the nonce space. For n uniform values that has probability below
-      n * 2^(-32 (n-1)), under 2^-90 from 4 nonces on.
-    * order: at least 95% of consecutive nonces (input order) go up. For random values
-      the number of ascents is Eulerian-distributed with mean (n-1)/2; from 32 nonces on
-      the chance of 95% ascents is below 1e-25.
-
-    XAES-256-GCM: the sealer draws the first 12 nonce bytes once per batch of at most
-    `BATCH` messages and the last 12 fresh for each message (aead/_xaes.py). So only the
-    last 12 must look random, and the chance of a repeat is summed over batch prefixes.
-    """
-
-    __slots__ = (
-        *("algorithm", "asc_be", "asc_le", "batches", "be_hi", "be_lo", "label", "last_be"),
-        *("last_le", "le_hi", "le_lo", "records", "seen", "size", "skip"),
-    )
-
-    def __init__(self, label: str, algorithm: str | None, size: int) -> None:
-        self.label = label
-        self.algorithm = algorithm
-        self.size = size
-        self.skip = 12 if algorithm == "XAES-256-GCM" and size == 24 else 0
-        # nonce -> first location and fingerprint, packed into one int for line and row
-        # numbers (location << 64 | fingerprint): one small object per distinct nonce.
-        # cryptorails: ignore[CR0402] offline count over scanned data, not a replay cache
-        self.seen: dict[bytes, int | tuple[str, int]] = {}
-        self.batches: dict[bytes, int] = {}
-        self.records = 0
-        top = 1 << (8 * (size - self.skip))
-        self.be_lo = self.le_lo = top
-        self.be_hi = self.le_hi = self.last_be = self.last_le = -1
-        self.asc_be = self.asc_le = 0
-
-    def observe(self, nonce: bytes, new_message: bool) -> None:
-        self.records += 1
-        skip = self.skip
-        if skip and new_message:
-            prefix = nonce[:skip]
-            self.batches[prefix] = self.batches.get(prefix, 0) + 1
-        tail = nonce[skip:] if skip else nonce
-        be, le = int.from_bytes(tail, "big"), int.from_bytes(tail, "little")
-        if be < self.be_lo:
-            self.be_lo = be
-        if be > self.be_hi:
-            self.be_hi = be
-        if le < self.le_lo:
-            self.le_lo = le
-        if le > self.le_hi:
-            self.le_hi = le
-        if be > self.last_be >= 0:
-            self.asc_be += 1
-        if le > self.last_le >= 0:
-            self.asc_le += 1
-        self.last_be, self.last_le = be, le
-
-    def chance(self, messages: int) -> float:
-        if not self.skip:
-            return chance_of_reuse(messages, 8 * self.size)
-        bits = 8 * (self.size - self.skip) + 1
-        return -math.expm1(-sum(math.ldexp(m * (m - 1), -bits) for m in self.batches.values()))
-
-    def warnings(self, sealer: bool) -> tuple[str, ...]:
-        out: list[str] = []
-        bits = 8 * (self.size - self.skip)
-        part = f"the last {self.size - self.skip} bytes of " if self.skip else ""
-        n = len(self.seen)
-        for order, width in (("big", self.be_hi - self.be_lo), ("little", self.le_hi - self.le_lo)):
-            if n >= _MIN_FOR_SPAN and bits > 32 and width < 1 << (bits - 32):
-                out.append(
-                    f"{part}all {n} distinct nonces fall within 2^{width.bit_length()} of "
-                    f"2^{bits} values (read {order}-endian): a counter, a timestamp or a "
-                    "fixed prefix, not random"
-                )
-                break
-        steps = self.records - 1
-        ups, order = max((self.asc_be, "big"), (self.asc_le, "little"), key=lambda a: a[0])
-        if steps + 1 >= _MIN_FOR_ORDER and ups * 20 >= steps * 19:
-            out.append(
-                f"{part}{ups} of {steps} consecutive nonces increase (read {order}-endian): a "
-                "counter or a clock, which repeats after a restart, a fork or a restored snapshot"
-            )
-        largest = max(self.batches.values(), default=0)
-        if sealer and largest > BATCH:
-            out.append(
-                f"one 12-byte nonce prefix serves {largest} messages; the cryptorails sealer "
-                f"uses a prefix for at most {BATCH}: these blobs were sealed by other code"
-            )
-        return tuple(out)
 
 
 class _Reused:

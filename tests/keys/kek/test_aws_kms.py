@@ -19,7 +19,8 @@ import pytest
 
 from cryptorails import ConfigurationError, Context, DecryptionError, Keyring, Reason, Sealer
 from cryptorails.keys.kek import Kek, TenantKeks
-from cryptorails.keys.kek._aws import AwsKmsKek, AwsKmsTenantKeks, _alias_part, _tenant_of
+from cryptorails.keys.kek._aws import AwsKmsKek
+from cryptorails.keys.kek._aws_tenants import AwsKmsTenantKeks, _alias_part, _tenant_of
 
 if TYPE_CHECKING:
     from conftest import Kms  # this folder's conftest.py

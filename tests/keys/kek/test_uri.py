@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from cryptorails import ConfigurationError, LocalKek, Secret
-from cryptorails.keys.kek._aws import AwsKmsKek, AwsKmsTenantKeks
+from cryptorails.keys.kek._aws import AwsKmsKek
+from cryptorails.keys.kek._aws_tenants import AwsKmsTenantKeks
 from cryptorails.keys.kek._pkcs11 import Pkcs11Kek, Pkcs11TenantKeks
 from cryptorails.keys.kek._uri import _aws, _pkcs11, open_kek, open_tenant_keks
 

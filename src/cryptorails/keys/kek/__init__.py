@@ -7,7 +7,8 @@ KEKs implement the same two-method protocol. A `TenantKeks` provider gives each 
 its own KEK.
 """
 
-from cryptorails.keys.kek._aws import AwsKmsKek, AwsKmsTenantKeks
+from cryptorails.keys.kek._aws import AwsKmsKek
+from cryptorails.keys.kek._aws_tenants import AwsKmsTenantKeks
 from cryptorails.keys.kek._base import Kek, TenantKeks
 from cryptorails.keys.kek._local import LocalKek, WrappedTenantKeks, read_kek_file
 from cryptorails.keys.kek._pkcs11 import Pkcs11Kek, Pkcs11TenantKeks

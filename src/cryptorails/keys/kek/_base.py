@@ -53,3 +53,11 @@ class TenantKeks(Protocol):
     def tenants(self) -> list[str]:
         """Every tenant that has a KEK here."""
         ...
+
+
+def _check_bytes(plaintext: object, aad: object) -> None:
+    """`wrap` arguments of the wrong type are a `TypeError`, before any HSM or KMS call."""
+    if not isinstance(plaintext, bytes | bytearray | memoryview):
+        raise TypeError(f"plaintext must be bytes, not {type(plaintext).__name__}")
+    if not isinstance(aad, bytes | bytearray | memoryview):
+        raise TypeError(f"aad must be bytes, not {type(aad).__name__}")

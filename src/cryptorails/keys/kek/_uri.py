@@ -23,7 +23,8 @@ from typing import NamedTuple
 from urllib.parse import unquote_to_bytes
 
 from cryptorails.errors import ConfigurationError
-from cryptorails.keys.kek._aws import AwsKmsKek, AwsKmsTenantKeks
+from cryptorails.keys.kek._aws import AwsKmsKek
+from cryptorails.keys.kek._aws_tenants import AwsKmsTenantKeks
 from cryptorails.keys.kek._base import Kek, TenantKeks
 from cryptorails.keys.kek._local import LocalKek
 from cryptorails.keys.kek._pkcs11 import Pkcs11Kek, Pkcs11TenantKeks
