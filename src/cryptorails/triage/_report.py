@@ -147,6 +147,19 @@ def render(sections: Sequence[Section], closing: Sequence[Line] = ()) -> str:
 # -- time claims against now (tokens) and clock skew ---------------------------------
 
 
+@dataclass
+class Report:
+    """A triage outcome: `data` (the JSON form) and `text` (rendered from `sections`)."""
+
+    data: dict[str, Any]
+    sections: list[Section]
+    closing: list[Line]
+
+    @property
+    def text(self) -> str:
+        return render(self.sections, self.closing)
+
+
 @dataclass(frozen=True)
 class TimeClaim:
     """One of exp, nbf, iat (or max_age) judged against now."""

@@ -14,31 +14,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from cryptorails.clock import SystemClock
 from cryptorails.httpsig import SignatureKey
 from cryptorails.httpsig._digest import DigestError, verify_content_digest
 from cryptorails.stores import Store
 from cryptorails.triage._capture import Captured
-from cryptorails.triage._report import Line, Section, printable, render
+from cryptorails.triage._report import Line, Report, Section, printable
 from cryptorails.triage._request_checks import _SCHEMES, _Ctx
 
 __all__ = ["RequestReport", "triage_request"]
 
 
 @dataclass
-class RequestReport:
+class RequestReport(Report):
     """The outcome of `triage_request`: `data` (the JSON form) and `text`."""
 
     ok: bool
-    data: dict[str, Any]
-    sections: list[Section]
-    closing: list[Line]
-
-    @property
-    def text(self) -> str:
-        return render(self.sections, self.closing)
 
 
 def triage_request(
@@ -108,7 +100,7 @@ def triage_request(
     verdict = "all checks pass" if ok else f"{len(failed) or 'no'} check(s) failed"
     closing = [Line("verdict", verdict)]
     closing += [Line("diagnosis" if i == 0 else "", p) for i, p in enumerate(ctx.problems)]
-    return RequestReport(ok, data, sections, closing)
+    return RequestReport(data, sections, closing, ok=ok)
 
 
 def _request_section(captured: Captured, ctx: _Ctx) -> Section:

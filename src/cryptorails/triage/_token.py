@@ -21,13 +21,13 @@ from cryptorails.tokens._signing import b64u_decode
 from cryptorails.triage._report import (
     AtClock,
     Line,
+    Report,
     Section,
     TimeClaim,
     compact_json,
     human_duration,
     iso,
     printable,
-    render,
     skew_of,
     time_claims,
 )
@@ -121,18 +121,11 @@ def _keyset(source: KeySource) -> tuple[str, list[_Key]]:
 
 
 @dataclass
-class TokenReport:
+class TokenReport(Report):
     """The outcome of `triage_token`: `data` (the JSON form) and `text`."""
 
     verified: bool
     reason: Reason | None
-    data: dict[str, Any]
-    sections: list[Section]
-    closing: list[Line]
-
-    @property
-    def text(self) -> str:
-        return render(self.sections, self.closing)
 
 
 def triage_token(
@@ -200,7 +193,9 @@ class _Triage:
         )
         closing = [Line("verdict", verdict)]
         closing += [Line("diagnosis" if i == 0 else "", d) for i, d in enumerate(diagnosis)]
-        return TokenReport(reason is None, reason, self.data, self.sections, closing)
+        return TokenReport(
+            self.data, self.sections, closing, verified=reason is None, reason=reason
+        )
 
     def _parts(self) -> tuple[_Part | None, _Part | None]:
         section = Section("token (UNVERIFIED until the verdict below)")

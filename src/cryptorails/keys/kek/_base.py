@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import stat
+from pathlib import Path
 from typing import Protocol, runtime_checkable
+
+from cryptorails.errors import ConfigurationError
+from cryptorails.secret import Secret
 
 __all__ = ["Kek", "TenantKeks"]
 
@@ -61,3 +67,30 @@ def _check_bytes(plaintext: object, aad: object) -> None:
         raise TypeError(f"plaintext must be bytes, not {type(plaintext).__name__}")
     if not isinstance(aad, bytes | bytearray | memoryview):
         raise TypeError(f"aad must be bytes, not {type(aad).__name__}")
+
+
+def read_private_file(path: Path, what: str, limit: int) -> Secret:
+    """Up to `limit` + 1 bytes of a secret file (a KEK, a PIN), refusing a symlink, a
+    non-regular file, or one that group or others can access (callers check the size).
+
+    Raises:
+        ConfigurationError: naming `what` and the path, never the contents.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as e:
+        raise ConfigurationError(f"cannot read {what} {path}: {e.strerror}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise ConfigurationError(f"{what} {path} is not a regular file")
+        if mode & 0o077:
+            raise ConfigurationError(
+                f"{what} {path} is accessible by group or others "
+                f"(mode {stat.S_IMODE(mode):04o}); run: chmod 600 {path}"
+            )
+        # Wrapped at once: no frame of an error raised later holds the bytes in a local
+        # (error trackers record locals).
+        return Secret(os.read(fd, limit + 1))
+    finally:
+        os.close(fd)

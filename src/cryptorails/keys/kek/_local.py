@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import json
 import os
-import stat
 import threading
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from cryptography.exceptions import InvalidTag
 from cryptorails.aead._xaes import XaesKey
 from cryptorails.context import validate_label
 from cryptorails.errors import ConfigurationError, DecryptionError, Reason
-from cryptorails.keys.kek._base import Kek
+from cryptorails.keys.kek._base import Kek, read_private_file
 from cryptorails.secret import Secret
 
 __all__ = ["LocalKek", "WrappedTenantKeks", "read_kek_file"]
@@ -106,24 +105,7 @@ def read_kek_file(path: str | os.PathLike[str]) -> Secret:
         ConfigurationError: missing, unreadable, too open, or not a 32-byte key.
     """
     p = Path(path)
-    try:
-        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except OSError as e:
-        raise ConfigurationError(f"cannot read KEK file {p}: {e.strerror}") from None
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise ConfigurationError(f"KEK file {p} is not a regular file")
-        if mode & 0o077:
-            raise ConfigurationError(
-                f"KEK file {p} is accessible by group or others "
-                f"(mode {stat.S_IMODE(mode):04o}); run: chmod 600 {p}"
-            )
-        # Wrapped at once: no frame of an error raised below holds the bytes in a
-        # local (error trackers record locals).
-        key = _key_from_file_bytes(Secret(os.read(fd, 1024)))
-    finally:
-        os.close(fd)
+    key = _key_from_file_bytes(read_private_file(p, "KEK file", 1023))
     if key is None:
         raise ConfigurationError(f"KEK file {p} must hold 32 raw bytes or 64 hex digits")
     return key

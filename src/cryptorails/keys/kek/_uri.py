@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import unquote_to_bytes
@@ -25,7 +24,7 @@ from urllib.parse import unquote_to_bytes
 from cryptorails.errors import ConfigurationError
 from cryptorails.keys.kek._aws import AwsKmsKek
 from cryptorails.keys.kek._aws_tenants import AwsKmsTenantKeks
-from cryptorails.keys.kek._base import Kek, TenantKeks
+from cryptorails.keys.kek._base import Kek, TenantKeks, read_private_file
 from cryptorails.keys.kek._local import LocalKek
 from cryptorails.keys.kek._pkcs11 import Pkcs11Kek, Pkcs11TenantKeks
 from cryptorails.secret import Secret
@@ -124,23 +123,7 @@ def _pin(source: str | None) -> Secret:
 
 
 def _pin_file(path: Path) -> Secret:
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except OSError as e:
-        raise ConfigurationError(f"cannot read PIN file {path}: {e.strerror}") from None
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise ConfigurationError(f"PIN file {path} is not a regular file")
-        if mode & 0o077:
-            raise ConfigurationError(
-                f"PIN file {path} is accessible by group or others "
-                f"(mode {stat.S_IMODE(mode):04o}); run: chmod 600 {path}"
-            )
-        # Wrapped at once, so no frame of a later error holds the PIN as bytes.
-        raw = Secret(os.read(fd, _PIN_FILE_MAX + 1))
-    finally:
-        os.close(fd)
+    raw = read_private_file(path, "PIN file", _PIN_FILE_MAX)
     if len(raw) > _PIN_FILE_MAX:
         raise ConfigurationError(f"PIN file {path} is larger than {_PIN_FILE_MAX} bytes")
     pin = Secret(raw.reveal().removesuffix(b"\n").removesuffix(b"\r"))
