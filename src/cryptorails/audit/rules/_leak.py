@@ -97,7 +97,8 @@ _NOT_SECRET = frozenset(
         "envvar", "environ", "warn", "warning", "warnings", "starting", "resume", "marker",
         "window", "ignored", "user", "username", "email", "region", "account", "host",
         "port", "scheme", "providers", "inputs", "decoder", "encoder",
-        "generator", "serializer", "fetcher", "refresher", "signer",
+        "generator", "serializer", "fetcher", "refresher", "signer", "unavailable",
+        "unreachable", "shredded", "compromised", "destroyed",
     }
 )  # fmt: skip
 # Extra non-secret words for UPPER_CASE names (constants name headers and fields; a
