@@ -171,6 +171,21 @@ def test_the_pool_finds_exactly_what_one_process_finds(tmp_path: Path) -> None:
     assert pooled.findings == serial.findings
 
 
+def test_the_pool_reports_in_file_order_like_one_process(tmp_path: Path) -> None:
+    # Files of different sizes (the pool hands out the big ones first), some of which
+    # cannot be parsed: the warnings still come in file order.
+    for i in range(60):
+        body = "x = 1\n" * (i * 7 % 23) + "token = nonce = encrypt(time)\n"
+        broken = "def broken(:\n" if i % 5 == 0 else ""
+        (tmp_path / f"m{i:02}.py").write_text(broken + body)
+    rules = list(all_rules().values())
+    serial = scan([tmp_path], rules, jobs=1)
+    pooled = scan([tmp_path], rules, jobs=2)
+    assert len(serial.warnings) == 12
+    assert pooled.warnings == serial.warnings
+    assert (pooled.files, pooled.parsed) == (serial.files, serial.parsed) == (60, 48)
+
+
 def test_rule_registration_checks_codes_and_names() -> None:
     def check(node: ast.AST, ctx: FileContext) -> list[object]:
         return []
@@ -273,3 +288,35 @@ def test_the_prefilter_agrees_with_the_rules_words_on_real_files() -> None:
         lowered = path.read_bytes().lower()
         expected = [r.code for r in rules if r.could_match(lowered)]
         assert [r.code for r in prefilter.select(lowered)] == expected, path
+
+
+def test_a_small_tree_is_scanned_in_process_even_with_workers_started(tmp_path: Path) -> None:
+    # The workers start before the walk; with fewer files than pay for them the scan
+    # still runs, in this process, and gives what one process gives.
+    for i in range(5):
+        (tmp_path / f"m{i}.py").write_text(NONCE_FROM_CLOCK.format(imports="", call="x"))
+    rules = list(all_rules().values())
+    pooled = scan([tmp_path], rules, jobs=2)
+    assert pooled.findings == scan([tmp_path], rules, jobs=1).findings
+    assert (pooled.files, pooled.parsed) == (5, 5)
+
+
+def test_a_broken_pool_falls_back_to_scanning_in_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from concurrent.futures.process import BrokenProcessPool
+
+    from cryptorails.audit._pool import Workers
+
+    def broken(self: Workers, files: list[Path], sources: object = None) -> list[object]:
+        raise BrokenProcessPool("a worker died")
+
+    monkeypatch.setattr(Workers, "scan", broken)
+    for i in range(60):
+        body = NONCE_FROM_CLOCK.format(imports="", call="x") if i % 3 == 0 else "x = 1\n"
+        (tmp_path / f"m{i}.py").write_text(body)
+    rules = list(all_rules().values())
+    pooled = scan([tmp_path], rules, jobs=2)
+    serial = scan([tmp_path], rules, jobs=1)
+    assert pooled.findings == serial.findings
+    assert (pooled.files, pooled.parsed) == (serial.files, serial.parsed) == (60, 20)

@@ -144,3 +144,15 @@ def test_sarif_has_rules_with_help_and_results(project: Path) -> None:
     assert result["level"] == "error"
     region = result["locations"][0]["physicalLocation"]["region"]
     assert (region["startLine"], region["startColumn"]) == (6, 32)
+
+
+def test_cache_reuses_results_of_unchanged_files(project: Path) -> None:
+    cache = project / ".scan-cache"
+    first = invoke("scan", project / "pkg", "--cache", cache, "--format", "json")
+    second = invoke("scan", project / "pkg", "--cache", cache, "--format", "json")
+    assert first[0] == second[0] == 1
+    assert json.loads(first[1]) == json.loads(second[1])
+    assert any(cache.iterdir())
+    # A changed file is checked again, not answered from the cache.
+    (project / "pkg" / "crypto.py").write_text("def seal(key, data):\n    return data\n")
+    assert invoke("scan", project / "pkg", "--cache", cache)[0] == 0

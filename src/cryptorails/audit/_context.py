@@ -1,10 +1,9 @@
 """What a rule knows about the file it checks: names, scopes and intra-module data flow.
 
-`FileContext` is built by one walk over the module's tree. It records, for every node,
-its parent and enclosing scope; the import aliases (so `G` from
-``from cryptography...aead import AESGCM as G`` resolves to the full name); every
-assignment per scope; the functions and methods defined in the module and the calls made
-to them; and attribute assignments on ``self`` per class.
+`FileContext` is built on the one-walk `Index` of the module's tree (parents, scopes,
+nodes by type, import aliases, assignments per scope, functions and calls, ``self``
+attributes), so `G` from ``from cryptography...aead import AESGCM as G`` resolves to the
+full name.
 
 Data flow is intra-module and bounded: `values()` follows a name to what was assigned to
 it (in its scope, then enclosing ones, then the module), a parameter to the arguments of
@@ -17,213 +16,35 @@ cheap enough to run on every file.
 from __future__ import annotations
 
 import ast
-from collections import defaultdict
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from cryptorails.audit._finding import Finding
+from cryptorails.audit._index import FunctionNode, Index, Scope, child_nodes
 
 if TYPE_CHECKING:
     from cryptorails.audit._registry import Rule
 
-__all__ = ["FileContext", "Scope", "child_nodes"]
+__all__ = ["NOT_CONSTANT", "FileContext", "Scope", "child_nodes"]
 
-Scope = ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef
-FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
-_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _FUNCS_OR_LAMBDA = (*_FUNCS, ast.Lambda)
 _MAX_DEPTH = 6  # hops through names, parameters and helper returns
 _MAX_NODES = 4000  # nodes visited by one walk_values
 
 
-class FileContext:
+class FileContext(Index):
     """Index of one parsed module, plus the reporting hook for the rule being run."""
 
     def __init__(self, path: str, source: bytes, tree: ast.Module) -> None:
         self.path = path
         self.source = source
-        self.tree = tree
         self.rule: Rule | None = None
         self._lines: list[bytes] | None = None
-        self.parents: dict[ast.AST, ast.AST] = {}
-        self.scope_of: dict[ast.AST, Scope] = {}
-        self.imports: dict[str, str] = {}
-        # scope -> name -> values assigned (an AugAssign contributes the AugAssign node)
-        self.assigned: dict[ast.AST, dict[str, list[ast.AST]]] = defaultdict(
-            lambda: defaultdict(list)
-        )
-        self.globals_declared: dict[ast.AST, set[str]] = defaultdict(set)
-        self.functions: dict[str, list[FunctionNode]] = defaultdict(list)
-        self.calls_by_name: dict[str, list[ast.Call]] = defaultdict(list)
-        self.calls_by_attr: dict[str, list[ast.Call]] = defaultdict(list)
-        self.self_attrs: dict[ast.ClassDef, dict[str, list[ast.AST]]] = defaultdict(
-            lambda: defaultdict(list)
-        )
-        self.by_type: dict[type[ast.AST], list[ast.AST]] = defaultdict(list)
-        # Preorder of every indexed node and each node's position and subtree size, so
-        # `walk(node)` is a list slice instead of a generator walk.
-        self._order: list[ast.AST] = []
-        self._position: dict[ast.AST, int] = {}
-        self._size: list[int] = []
         self._qualnames: dict[ast.AST, str | None] = {}
         self._params: dict[ast.AST, frozenset[str]] = {}
-        self.cache: dict[object, object] = {}
-        """Free for rules: memoize per-file work here (key by rule code and node)."""
-        self._index()
-
-    # -- indexing -------------------------------------------------------------------
-
-    def _index(self) -> None:
-        # The hottest loop of a scan: one pass over every node, so it avoids generator
-        # helpers (ast.iter_child_nodes) and dispatches by exact type through a dict.
-        # Expression contexts and operators (Load, Store, Add, Eq, ...) are shared
-        # singletons, not places in the source: they are not indexed.
-        parents, scope_of, by_type = self.parents, self.scope_of, self.by_type
-        handlers, scopes, ast_type = _HANDLERS, _SCOPE_TYPES, ast.AST
-        fields_of, list_type = _FIELDS, list
-        stack: list[tuple[ast.AST, Scope]] = [(self.tree, self.tree)]
-        pop, push = stack.pop, stack.append
-        order, position = self._order, self._position
-        while stack:
-            node, scope = pop()
-            cls = node.__class__
-            scope_of[node] = scope
-            by_type[cls].append(node)
-            position[node] = len(order)
-            order.append(node)
-            handler = handlers.get(cls)
-            if handler is not None:
-                handler(self, node, scope)
-            fields = fields_of.get(cls)
-            if fields is None:
-                fields = _fields(cls)
-            children: list[ast.AST] = []
-            for name in fields:
-                value = getattr(node, name, None)
-                if value.__class__ is list_type:
-                    children += value
-                elif isinstance(value, ast_type):
-                    children.append(value)
-            if not children:
-                continue
-            if cls in scopes:
-                for child in reversed(children):  # reversed: visited in source order
-                    if isinstance(child, ast_type):
-                        parents[child] = node
-                        # Defaults and decorators are evaluated in the enclosing scope.
-                        push((child, scope if _outside(node, child) else node))  # type: ignore[arg-type]
-            else:
-                for child in reversed(children):
-                    if isinstance(child, ast_type):  # lists may hold None or str
-                        parents[child] = node
-                        push((child, scope))
-        size = [1] * len(order)
-        for i in range(len(order) - 1, 0, -1):
-            size[position[parents[order[i]]]] += size[i]
-        self._size = size
-        # `global x` may come after (or in another function than) a binding of x: move
-        # the bindings of names declared global to the module once everything is seen.
-        for declared_in, names in self.globals_declared.items():
-            local = self.assigned.get(declared_in, {})
-            for name in names:
-                if name in local:
-                    self.assigned[self.tree][name].extend(local.pop(name))
-
-    def _import(self, node: ast.Import, scope: Scope) -> None:
-        for alias in node.names:
-            if alias.asname:
-                self.imports[alias.asname] = alias.name
-            else:
-                top = alias.name.split(".")[0]
-                self.imports[top] = top
-
-    def _import_from(self, node: ast.ImportFrom, scope: Scope) -> None:
-        base = "." * node.level + (node.module or "")
-        for alias in node.names:
-            self.imports[alias.asname or alias.name] = f"{base}.{alias.name}".lstrip(".")
-
-    def _assign(self, node: ast.Assign, scope: Scope) -> None:
-        for target in node.targets:
-            self._bind(target, node.value, scope)
-
-    def _ann_assign(self, node: ast.AnnAssign, scope: Scope) -> None:
-        if node.value is not None:
-            self._bind(node.target, node.value, scope)
-
-    def _aug_assign(self, node: ast.AugAssign, scope: Scope) -> None:
-        self._bind(node.target, node, scope)
-
-    def _named_expr(self, node: ast.NamedExpr, scope: Scope) -> None:
-        self._bind(node.target, node.value, scope)
-
-    def _loop(self, node: ast.For | ast.AsyncFor | ast.comprehension, scope: Scope) -> None:
-        self._bind(node.target, node.iter, scope)
-
-    def _withitem(self, node: ast.withitem, scope: Scope) -> None:
-        if node.optional_vars is not None:
-            self._bind(node.optional_vars, node.context_expr, scope)
-
-    def _function(self, node: FunctionNode, scope: Scope) -> None:
-        self.functions[node.name].append(node)
-
-    def _call(self, node: ast.Call, scope: Scope) -> None:
-        func = node.func
-        if isinstance(func, ast.Name):
-            self.calls_by_name[func.id].append(node)
-        elif isinstance(func, ast.Attribute):
-            self.calls_by_attr[func.attr].append(node)
-
-    def _global(self, node: ast.Global, scope: Scope) -> None:
-        self.globals_declared[scope].update(node.names)
-
-    def _bind(self, target: ast.AST, value: ast.AST, scope: Scope) -> None:
-        if isinstance(target, ast.Name):
-            self.assigned[scope][target.id].append(value)
-        elif isinstance(target, ast.Tuple | ast.List):
-            elements = value.elts if isinstance(value, ast.Tuple | ast.List) else None
-            for i, element in enumerate(target.elts):
-                if elements is not None and len(elements) == len(target.elts):
-                    self._bind(element, elements[i], scope)
-                else:
-                    self._bind(element, value, scope)
-        elif isinstance(target, ast.Starred):
-            self._bind(target.value, value, scope)
-        elif (
-            isinstance(target, ast.Attribute)
-            and isinstance(target.value, ast.Name)
-            and target.value.id == "self"
-        ):
-            cls = self.enclosing_class(scope)
-            if cls is not None:
-                self.self_attrs[cls][target.attr].append(value)
-
-    # -- structure ------------------------------------------------------------------
-
-    def parent(self, node: ast.AST) -> ast.AST | None:
-        return self.parents.get(node)
-
-    def ancestors(self, node: ast.AST) -> Iterator[ast.AST]:
-        current = self.parents.get(node)
-        while current is not None:
-            yield current
-            current = self.parents.get(current)
-
-    def enclosing_function(self, node: ast.AST) -> FunctionNode | None:
-        scope = self.scope_of.get(node)
-        while scope is not None and not isinstance(scope, _FUNCS):
-            if isinstance(scope, ast.Module):
-                return None
-            scope = self.scope_of.get(scope)
-        return scope
-
-    def enclosing_class(self, node: ast.AST) -> ast.ClassDef | None:
-        scope: ast.AST | None = node
-        while scope is not None and not isinstance(scope, ast.Module):
-            if isinstance(scope, ast.ClassDef):
-                return scope
-            scope = self.scope_of.get(scope)
-        return None
+        self._assignments: dict[tuple[ast.AST | None, str], list[ast.AST]] = {}
+        super().__init__(tree)
 
     @property
     def lowered(self) -> bytes:
@@ -233,24 +54,6 @@ class FileContext:
             found = self.cache["lowered"] = self.source.lower()
         assert isinstance(found, bytes)
         return found
-
-    def walk(self, node: ast.AST) -> list[ast.AST]:
-        """`node` and every node below it, in source order (like `ast.walk`, but a list,
-        without expression contexts and operators, and much faster)."""
-        i = self._position.get(node)
-        if i is None:
-            return list(ast.walk(node))  # a node built by a rule, not from this file
-        return self._order[i : i + self._size[i]]
-
-    def scope_nodes(self, scope: ast.AST) -> list[ast.AST]:
-        """The nodes whose scope is `scope` (a function, class, lambda or the module):
-        its own body, without the insides of nested functions and classes. Cached."""
-        key = ("scope_nodes", scope)
-        found = self.cache.get(key)
-        if found is None:
-            scope_of = self.scope_of
-            found = self.cache[key] = [n for n in self.walk(scope) if scope_of.get(n) is scope]
-        return found  # type: ignore[return-value]
 
     def line_text(self, line: int) -> str:
         if self._lines is None:
@@ -328,11 +131,18 @@ class FileContext:
         """What was assigned to `name` in its scope (or the nearest enclosing scope, or
         the module) — every assignment, not only those before `name`."""
         scope: ast.AST | None = self.scope_of.get(name)
+        key = (scope, name.id)  # the answer depends on nothing else: memoized
+        found = self._assignments.get(key)
+        if found is None:
+            found = self._assignments[key] = self._assignments_from(scope, name.id)
+        return found
+
+    def _assignments_from(self, scope: ast.AST | None, name: str) -> list[ast.AST]:
         while scope is not None:
-            found = self.assigned.get(scope, {}).get(name.id)
+            found = self.assigned.get(scope, {}).get(name)
             if found:
                 return found
-            if isinstance(scope, ast.Module) or name.id in self.params(scope):
+            if isinstance(scope, ast.Module) or name in self.params(scope):
                 return []
             scope = self.scope_of.get(scope)
         return []
@@ -483,7 +293,7 @@ class FileContext:
                 continue
             if isinstance(node, _FUNCS_OR_LAMBDA):
                 continue
-            stack.extend((child, depth) for child in ast.iter_child_nodes(node))
+            stack.extend((child, depth) for child in child_nodes(node))
 
     def literal(self, expr: ast.AST) -> object:
         """The constant `expr` evaluates to when every path leads to one constant; else
@@ -541,73 +351,12 @@ class FileContext:
         )
 
 
-_HANDLERS: dict[type[ast.AST], Callable[[FileContext, Any, Scope], None]] = {
-    ast.Import: FileContext._import,
-    ast.ImportFrom: FileContext._import_from,
-    ast.Assign: FileContext._assign,
-    ast.AnnAssign: FileContext._ann_assign,
-    ast.AugAssign: FileContext._aug_assign,
-    ast.NamedExpr: FileContext._named_expr,
-    ast.For: FileContext._loop,
-    ast.AsyncFor: FileContext._loop,
-    ast.comprehension: FileContext._loop,
-    ast.withitem: FileContext._withitem,
-    ast.FunctionDef: FileContext._function,
-    ast.AsyncFunctionDef: FileContext._function,
-    ast.Call: FileContext._call,
-    ast.Global: FileContext._global,
-}
-_SCOPE_TYPES = frozenset(_SCOPES)
-_SKIPPED_FIELDS = frozenset({"ctx", "op", "ops"})
-
-
-_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
-
-
-def _fields(cls: type[ast.AST]) -> tuple[str, ...]:
-    found = _FIELDS.get(cls)
-    if found is None:
-        found = _FIELDS[cls] = tuple(f for f in cls._fields if f not in _SKIPPED_FIELDS)
-    return found
-
-
-_ALL_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
-
-
-def child_nodes(node: ast.AST) -> list[ast.AST]:
-    """`ast.iter_child_nodes(node)` as a list (contexts and operators included), without
-    the generator overhead, for rules that walk a subtree with their own pruning."""
-    cls = node.__class__
-    fields = _ALL_FIELDS.get(cls)
-    if fields is None:
-        fields = _ALL_FIELDS[cls] = cls._fields
-    out: list[ast.AST] = []
-    for name in fields:
-        value = getattr(node, name, None)
-        if isinstance(value, ast.AST):
-            out.append(value)
-        elif isinstance(value, list):
-            out.extend(v for v in value if isinstance(v, ast.AST))
-    return out
-
-
 class _NotConstant:
     def __repr__(self) -> str:
         return "NOT_CONSTANT"
 
 
 NOT_CONSTANT = _NotConstant()
-
-
-def _outside(parent: ast.AST, child: ast.AST) -> bool:
-    """Whether `child` of a scope-creating `parent` is evaluated in the outer scope."""
-    if isinstance(parent, _FUNCS):
-        return child in parent.decorator_list or child is parent.returns or child is parent.args
-    if isinstance(parent, ast.ClassDef):
-        return child in parent.decorator_list or child in parent.bases
-    if isinstance(parent, ast.Lambda):
-        return child is parent.args
-    return False
 
 
 def _is_method(ctx: FileContext, function: FunctionNode) -> bool:
@@ -635,5 +384,5 @@ def _returns(function: FunctionNode) -> list[ast.AST]:
         if isinstance(node, ast.Return) and node.value is not None:
             out.append(node.value)
         elif not isinstance(node, (*_FUNCS, ast.Lambda, ast.ClassDef)):
-            stack.extend(ast.iter_child_nodes(node))
+            stack.extend(child_nodes(node))
     return out

@@ -1,33 +1,51 @@
 """The scan: find files, prefilter, parse once, run every selected rule, suppress.
 
-Speed comes from three choices. A file is read once and checked against the literal words
-each rule needs (`Rule.requires`); a file that could not trigger any selected rule is
-never parsed, which is most files of a typical tree. A parsed file is indexed by one walk
-(`FileContext`), and each rule then sees only the node types it asked for. Files are
-spread over a process pool when there are enough of them to pay for it.
+Speed comes from four choices. A file is read once and checked against the literal words
+each rule needs (`Rule.requires`, all found in one pass: `_words.Prefilter`), then
+against the finer text test of the rules that have one (`Rule.confirm`); a file that
+could not trigger any selected rule is never parsed, which is most files of a typical
+tree. A parsed file is indexed by one walk (`FileContext`), and each rule then sees only
+the node types it asked for. Files are spread over worker processes (`_pool.Workers`)
+when there are enough of them to pay for it. Neither test may skip a file where a rule
+could report: the words are compared with `Rule.could_match` and each confirm with its
+rule in the tests.
 """
 
 from __future__ import annotations
 
 import ast
+import contextlib
 import fnmatch
+import gc
 import io
-import multiprocessing
 import os
 import re
-import sys
 import tokenize
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import BrokenExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptorails.audit._context import FileContext
 from cryptorails.audit._finding import Finding
-from cryptorails.audit._registry import Rule, all_rules
+from cryptorails.audit._registry import Rule
+from cryptorails.audit._words import Prefilter, prefilter_for
 
-__all__ = ["DEFAULT_EXCLUDE", "FileResult", "ScanResult", "check_source", "find_files", "scan"]
+if TYPE_CHECKING:
+    from cryptorails.audit._cache import ResultCache
+    from cryptorails.audit._pool import Workers
+
+__all__ = [
+    "DEFAULT_EXCLUDE",
+    "FileResult",
+    "Prefilter",
+    "ScanResult",
+    "check_source",
+    "find_files",
+    "scan",
+]
 
 DEFAULT_EXCLUDE = (
     ".git",
@@ -70,6 +88,7 @@ class ScanResult:
     files: int
     parsed: int
     suppressed: int
+    cached: int = 0  # results taken from the cache (not scanned, not counted as parsed)
 
 
 def find_files(paths: Iterable[Path], exclude: Sequence[str] = ()) -> list[Path]:
@@ -79,87 +98,68 @@ def find_files(paths: Iterable[Path], exclude: Sequence[str] = ()) -> list[Path]
     any single component of it (``tests/fixtures/*`` and ``migrations`` both work).
     Files named explicitly are always scanned.
     """
-    patterns = (*DEFAULT_EXCLUDE, *exclude)
+    excluded = _exclusion(tuple(exclude))
     out: set[Path] = set()
     for root in paths:
         if root.is_file():
             out.add(root)
-            continue
-        for dirpath, dirnames, filenames in os.walk(root):
-            rel_dir = Path(dirpath).relative_to(root)
-            dirnames[:] = [d for d in dirnames if not _excluded(rel_dir / d, patterns)]
-            for name in filenames:
-                if name.endswith(".py") and not _excluded(rel_dir / name, patterns):
-                    out.add(Path(dirpath) / name)
+        else:
+            out.update(map(Path, _walk(str(root), "", excluded)))
     return sorted(out)
 
 
-def _excluded(rel: Path, patterns: Sequence[str]) -> bool:
-    text = rel.as_posix()
-    return any(fnmatch.fnmatchcase(text, p) or fnmatch.fnmatchcase(rel.name, p) for p in patterns)
+def _walk(directory: str, prefix: str, excluded: Callable[[str, str], bool]) -> Iterator[str]:
+    """The ``.py`` paths under `directory` (`prefix`: its path relative to the root).
 
-
-_WORD = re.compile(rb"[a-z0-9_]+")
-
-
-class Prefilter:
-    """Which rules can fire in a file, decided from its text before any parsing.
-
-    Each rule needs some words (`Rule.requires`, a conjunction of alternatives). Testing
-    hundreds of words against every file one by one costs more than parsing, so the file
-    is reduced once to its distinct identifier-like tokens (``[a-z0-9_]+`` runs, joined),
-    usually a small fraction of its size. A word made only of those characters occurs in
-    the file exactly when it occurs in that string; any other word is looked for in the
-    whole text, and only when its longest identifier-like part occurs at all. Words are
-    checked lazily, at most once per file.
+    Like `os.walk` without following links: a link to a directory is not entered, and
+    an unreadable directory is skipped. Plain strings and `os.scandir` entries, not
+    Path objects: this loop sees every file and directory of the tree.
     """
-
-    def __init__(self, rules: Sequence[Rule]) -> None:
-        self._rules = [(r, r.requires) for r in rules]
-        self._core: dict[bytes, bytes | None] = {}
-        for rule in rules:
-            for group in rule.requires:
-                for word in group:
-                    runs = _WORD.findall(word)
-                    self._core[word] = max(runs, key=len) if runs else None
-
-    def select(self, lowered: bytes) -> list[Rule]:
-        tokens = b" ".join(set(_WORD.findall(lowered)))
-        core = self._core
-        memo: dict[bytes, bool] = {}
-
-        def has(word: bytes) -> bool:
-            found = memo.get(word)
-            if found is None:
-                part = core[word]
-                if part == word:
-                    found = word in tokens
-                elif part is not None and part not in tokens:
-                    found = False
-                else:
-                    found = word in lowered
-                memo[word] = found
-            return found
-
-        return [rule for rule, cnf in self._rules if all(any(map(has, g)) for g in cnf)]
+    try:
+        with os.scandir(directory) as entries:
+            found = list(entries)
+    except OSError:
+        return
+    for entry in found:
+        name = entry.name
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            is_dir = False
+        if is_dir:
+            if not entry.is_symlink() and not excluded(prefix + name, name):
+                yield from _walk(entry.path, f"{prefix}{name}/", excluded)
+        elif name.endswith(".py") and not excluded(prefix + name, name):
+            yield entry.path
 
 
-_PREFILTERS: dict[tuple[str, ...], Prefilter] = {}
+def _exclusion(exclude: tuple[str, ...]) -> Callable[[str, str], bool]:
+    """``excluded(relative_posix_path, name)``: whether any pattern matches either, as
+    `fnmatch.fnmatchcase` would (one compiled alternation instead of a loop)."""
+    patterns = (*DEFAULT_EXCLUDE, *exclude)
+    match = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns)).match
 
+    def excluded(rel: str, name: str) -> bool:
+        return match(rel) is not None or match(name) is not None
 
-def _prefilter(rules: Sequence[Rule]) -> Prefilter:
-    key = tuple(r.code for r in rules)
-    found = _PREFILTERS.get(key)
-    if found is None:
-        found = _PREFILTERS[key] = Prefilter(rules)
-    return found
+    return excluded
 
 
 def check_source(source: bytes, path: str, rules: Sequence[Rule]) -> FileResult:
     """Run `rules` over one file's source. Never raises for bad input: a file that cannot
     be parsed gives a warning and no findings."""
+    return check_prefiltered(source, path, prefilter_for(rules))
+
+
+def check_prefiltered(source: bytes, path: str, prefilter: Prefilter) -> FileResult:
+    """`check_source` with the rules' prefilter already built."""
     result = FileResult()
-    active = _prefilter(rules).select(source.lower())
+    lowered = source.lower()
+    active = prefilter.select(lowered)
+    if active and all(r.confirm is not None for r in active):
+        # A confirm only pays when it can spare the parse: with a rule that has none,
+        # the file is parsed anyway, and a rule whose confirm fails reports nothing.
+        active = [r for r in active if _confirmed(r, source, lowered, path)]
     if not active:
         return result
     if len(source) > _MAX_SOURCE_BYTES:
@@ -198,6 +198,14 @@ def check_source(source: bytes, path: str, rules: Sequence[Rule]) -> FileResult:
         else:
             result.findings.append(finding)
     return result
+
+
+def _confirmed(rule: Rule, source: bytes, lowered: bytes, path: str) -> bool:
+    assert rule.confirm is not None
+    try:
+        return rule.confirm(source, lowered, path)
+    except Exception:  # a bug in a text test must not hide a file: parse it
+        return True
 
 
 @dataclass(frozen=True)
@@ -244,19 +252,29 @@ def _suppressions(source: bytes) -> dict[int, set[str]]:
     return out
 
 
-def _scan_file(path: Path, codes: tuple[str, ...]) -> FileResult:
-    rules = all_rules()
-    selected = [rules[c] for c in codes]
+def scan_file(path: Path, prefilter: Prefilter) -> FileResult:
+    """Read and check one file (`check_prefiltered`); a file that cannot be read gives a
+    warning."""
     try:
         source = path.read_bytes()
     except OSError as e:
         return FileResult(warnings=[f"{path}: cannot read ({e.strerror or e}); skipped"])
-    return check_source(source, str(path), selected)
+    return check_prefiltered(source, str(path), prefilter)
 
 
-def _scan_chunk(args: tuple[list[Path], tuple[str, ...]]) -> list[FileResult]:
-    paths, codes = args
-    return [_scan_file(p, codes) for p in paths]
+@contextlib.contextmanager
+def _heap_frozen() -> Iterator[None]:
+    """Keep the cyclic collector off the objects that exist before the scan (modules,
+    rules, the caller's data): it would trace them again on every full collection that
+    the trees of the scan trigger. Left alone if someone else froze the heap."""
+    if not gc.isenabled() or gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def scan(
@@ -265,6 +283,7 @@ def scan(
     *,
     exclude: Sequence[str] = (),
     jobs: int | None = None,
+    cache: Path | None = None,
 ) -> ScanResult:
     """Scan files and directories with `rules`.
 
@@ -273,32 +292,81 @@ def scan(
         rules: the selected rules.
         exclude: glob patterns, added to `DEFAULT_EXCLUDE`.
         jobs: worker processes (default: the CPU count; 1 scans in this process).
+        cache: a directory for per-file results kept between runs (see `_cache`);
+            files whose bytes, path and rules are unchanged are not scanned again.
     """
-    files = find_files(paths, exclude)
+    paths = list(paths)
     codes = tuple(r.code for r in rules)
     jobs = max(1, jobs if jobs is not None else (os.cpu_count() or 1))
-    results: Iterator[FileResult]
-    if jobs > 1 and len(files) >= _POOL_MIN_FILES:
-        results = _pooled(files, codes, jobs)
-    else:
-        results = (_scan_file(p, codes) for p in files)
+    store = None
+    if cache is not None:
+        from cryptorails.audit._cache import ResultCache  # imports this module
+
+        store = ResultCache(cache, codes)
+    # Workers start before the walk, which then overlaps with their start-up.
+    workers = _workers(jobs, codes) if jobs > 1 and any(p.is_dir() for p in paths) else None
+    with workers if workers is not None else contextlib.nullcontext():
+        files = find_files(paths, exclude)
+        results, hits = _scan_files(files, rules, store, workers)
+    if store is not None:
+        store.save()
     findings: list[Finding] = []
     messages: list[str] = []
     parsed = suppressed = 0
-    for r in results:
+    for i, r in enumerate(results):
         findings.extend(r.findings)
         messages.extend(r.warnings)
-        parsed += r.parsed
+        parsed += r.parsed and i not in hits
         suppressed += r.suppressed
-    return ScanResult(sorted(findings), messages, len(files), parsed, suppressed)
+    return ScanResult(sorted(findings), messages, len(files), parsed, suppressed, len(hits))
 
 
-def _pooled(files: list[Path], codes: tuple[str, ...], jobs: int) -> Iterator[FileResult]:
-    # Small interleaved chunks: big files cluster in some directories, and one worker
-    # holding all of them would leave the others idle.
-    chunks = [(files[i :: jobs * 4], codes) for i in range(jobs * 4)]
-    method = "fork" if sys.platform.startswith("linux") else "spawn"
-    all_rules()  # loaded before forking, so workers inherit the registry
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context(method)) as pool:
-        for chunk in pool.map(_scan_chunk, chunks):
-            yield from chunk
+def _workers(jobs: int, codes: tuple[str, ...]) -> Workers | None:
+    """Started worker processes, or None when the system cannot start them."""
+    from cryptorails.audit._pool import Workers  # imports this module
+
+    try:
+        return Workers(jobs, codes)
+    except OSError:
+        return None
+
+
+def _scan_files(
+    files: list[Path], rules: Sequence[Rule], store: ResultCache | None, workers: Workers | None
+) -> tuple[list[FileResult], set[int]]:
+    """Each file's result, in order, and the indices of those taken from `store`."""
+    results: list[FileResult | None] = [None] * len(files)
+    sources: dict[int, tuple[str, bytes]] = {}  # files read to look them up: key, bytes
+    if store is not None:
+        for i, path in enumerate(files):
+            try:
+                source = path.read_bytes()
+            except OSError:
+                continue  # scanned below, which reports it
+            key = store.key(path, source)
+            results[i] = store.get(key)
+            if results[i] is None:
+                sources[i] = (key, source)
+    hits = {i for i, r in enumerate(results) if r is not None}
+    todo = [i for i, r in enumerate(results) if r is None]
+    done: list[FileResult] | None = None
+    if workers is not None and len(todo) >= _POOL_MIN_FILES:
+        given = [sources[i][1] if i in sources else None for i in todo]
+        try:
+            done = workers.scan([files[i] for i in todo], given)
+        except (BrokenExecutor, OSError):
+            done = None  # the workers died or could not start: scan in this process
+    if done is None:
+        prefilter = prefilter_for(rules)
+        with _heap_frozen():
+            done = [
+                check_prefiltered(sources[i][1], str(files[i]), prefilter)
+                if i in sources
+                else scan_file(files[i], prefilter)
+                for i in todo
+            ]
+    for i, result in zip(todo, done, strict=True):
+        results[i] = result
+        if store is not None and i in sources:
+            store.put(sources[i][0], result)
+    return [r if r is not None else FileResult() for r in results], hits

@@ -4,8 +4,9 @@ A rule is a function ``check(node, ctx) -> Iterable[Finding]`` in its own module
 ``cryptorails.audit.rules``; `@rule` records it with its code, failure case, severity,
 CWE, the AST node types it wants to see, and the literal words a file must contain for
 the rule to possibly fire (the engine's prefilter: a file that contains none of any
-selected rule's words is never parsed). The rule's documentation is its docstring, under
-the headings in `DOC_HEADINGS`.
+selected rule's words is never parsed), and optionally a finer test of the text
+(`confirm`) for files that have the words. The rule's documentation is its docstring,
+under the headings in `DOC_HEADINGS`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ _CODE = re.compile(r"CR(\d\d)(\d\d)")
 _NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 
 Check = Callable[[ast.AST, "FileContext"], Iterable["Finding"]]
+# (source, lower-cased source, path) -> whether the rule may fire in this file.
+Confirm = Callable[[bytes, bytes, str], bool]
 
 
 class Severity(StrEnum):
@@ -47,7 +50,9 @@ class Rule:
 
     `requires` is a conjunction of alternatives: the rule can only fire in a source file
     that contains at least one word of every group (case-insensitive). An empty tuple
-    means the rule needs no word.
+    means the rule needs no word. `confirm`, when set, is a second necessary condition,
+    tested only on files that have the words: a file where it returns False is not
+    parsed for this rule, so it must return True wherever the rule could report.
     """
 
     code: str
@@ -59,6 +64,7 @@ class Rule:
     check: Check
     requires: tuple[tuple[bytes, ...], ...]
     doc: str = field(repr=False)
+    confirm: Confirm | None = field(default=None, repr=False, compare=False)
 
     @property
     def summary(self) -> str:
@@ -70,7 +76,16 @@ class Rule:
         return _sections(self.doc).get(heading, "")
 
     def could_match(self, lowered_source: bytes) -> bool:
+        """Whether the source has a word of every `requires` group (the reference for
+        the engine's `Prefilter`)."""
         return all(any(w in lowered_source for w in group) for group in self.requires)
+
+    def may_fire(self, source: bytes, path: str = "") -> bool:
+        """The whole text test: `could_match`, then `confirm`."""
+        lowered = source.lower()
+        if not self.could_match(lowered):
+            return False
+        return self.confirm is None or self.confirm(source, lowered, path)
 
 
 def _sections(doc: str) -> dict[str, str]:
@@ -102,6 +117,7 @@ def rule(
     cwe: int,
     nodes: tuple[type[ast.AST], ...],
     requires: Iterable[Iterable[str]] = (),
+    confirm: Confirm | None = None,
 ) -> Callable[[Check], Check]:
     """Register the decorated function as rule `code`.
 
@@ -133,6 +149,7 @@ def rule(
             check,
             words,
             inspect.cleandoc(check.__doc__ or ""),
+            confirm,
         )
         return check
 

@@ -43,6 +43,14 @@ def _codes(value: str | None) -> tuple[str, ...] | None:
     help="Write the current findings to this baseline file and exit 0.",
 )
 @click.option("--jobs", type=click.IntRange(min=1), help="Worker processes (default: CPUs).")
+@click.option(
+    "--cache",
+    type=click.Path(file_okay=False, path_type=Path),
+    help=(
+        "Keep per-file results here and reuse them for unchanged files (invalidated when "
+        "the rules, the selection or Python change). For pre-commit and CI caches."
+    ),
+)
 @click.option("--output", "-o", type=click.Path(path_type=Path), help="Write the report here.")
 def scan_command(
     paths: tuple[Path, ...],
@@ -53,6 +61,7 @@ def scan_command(
     baseline: Path | None,
     write_baseline_to: Path | None,
     jobs: int | None,
+    cache: Path | None,
     output: Path | None,
 ) -> None:
     """Find the ten crypto failure cases in Python code under PATHS.
@@ -74,7 +83,7 @@ def scan_command(
         (*config.ignore, *(_codes(ignore) or ())),
     )
     started = time.perf_counter()
-    result = scan(paths, rules, exclude=(*config.exclude, *exclude), jobs=jobs)
+    result = scan(paths, rules, exclude=(*config.exclude, *exclude), jobs=jobs, cache=cache)
     elapsed = time.perf_counter() - started
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)

@@ -98,9 +98,24 @@ def _memo(kind: str, compute: Callable[[FileContext, Any], list[Switch]]) -> Any
     return cached
 
 
+# The last part of the callee names `_call_switches` accepts without keyword arguments.
+_CALLEE_TAILS = frozenset({n.rsplit(".", 1)[-1] for n in UNVERIFIED_FACTORIES} | {"set_verify"})
+
+
 def _call_switches(ctx: FileContext, call: ast.Call) -> list[Switch]:
     """The verification switches among the arguments of `call`."""
     out: list[Switch] = []
+    func = call.func
+    if (
+        not call.keywords
+        and isinstance(func, ast.Attribute)
+        and not (isinstance(func.value, ast.Name) and func.value.id == "self")
+        and func.attr not in _CALLEE_TAILS
+    ):
+        # Most calls: no keyword, and a callee that cannot be a factory or `set_verify`
+        # (the name of ``x.attr(...)`` ends with ``.attr`` unless `x` is ``self``, whose
+        # attributes resolve to what was assigned to them): spare the name resolution.
+        return out
     name = ctx.call_name(call) or ""
     if name in UNVERIFIED_FACTORIES:
         out.append(Switch(call, call, f"{name}()", _always))

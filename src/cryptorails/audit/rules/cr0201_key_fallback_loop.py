@@ -19,6 +19,8 @@ _KEYED_METHODS = frozenset(
     | {"decrypt_and_verify", "verify_signature"}
 )
 _MAC_CALLS = frozenset({"hmac.new", "hmac.HMAC", "hmac.digest"})
+# The last parts of `_MAC_CALLS` and of the JWT decoders (`decode_flavor`).
+_TRIAL_TAILS = frozenset({"new", "HMAC", "digest", "decode", "decode_complete", "verify"})
 _COMPARES = ("compare_digest", "constant_time_compare")
 _VERIFY_NAME = re.compile(r"verif|decrypt|unsign|check_sig|valid_sig|is_valid|signature|_mac|hmac")
 _KEYISH = re.compile(r"key|secret|fernet|signer|cipher|pem|jwk|kek|passphrase|password|cert")
@@ -199,16 +201,38 @@ def _candidate(call: ast.Call, ctx: FileContext) -> bool:
     key = ("CR0201", "candidate", call)
     found = ctx.cache.get(key)
     if found is None:
-        name = ctx.call_name(call) or ""
         func = call.func
-        found = ctx.cache[key] = bool(
-            (isinstance(func, ast.Attribute) and func.attr in _KEYED_METHODS)
-            or name in _MAC_CALLS
-            or name.endswith(_COMPARES)
-            or _VERIFY_NAME.search(name.rsplit(".", 1)[-1].lower())
-            or decode_flavor(call, ctx)
-        )
+        if isinstance(func, ast.Attribute) and func.attr in _KEYED_METHODS:
+            found = True
+        elif (
+            isinstance(func, ast.Attribute)
+            and not (isinstance(func.value, ast.Name) and func.value.id == "self")
+            and not _may_name_a_trial(func.attr)
+        ):
+            # The name of ``x.attr(...)`` ends with ``.attr`` unless `x` is ``self``
+            # (whose attributes resolve to what was assigned to them): no resolution
+            # can make it one of the names below.
+            found = False
+        else:
+            name = ctx.call_name(call) or ""
+            found = bool(
+                name in _MAC_CALLS
+                or name.endswith(_COMPARES)
+                or _VERIFY_NAME.search(name.rsplit(".", 1)[-1].lower())
+                or decode_flavor(call, ctx)
+            )
+        ctx.cache[key] = found
     return found is True
+
+
+def _may_name_a_trial(attr: str) -> bool:
+    """Whether a callee name ending with ``.attr`` can pass `_candidate`'s name tests
+    (`_MAC_CALLS`, `_COMPARES`, `_VERIFY_NAME`, `decode_flavor`'s JWT decoders)."""
+    return (
+        attr in _TRIAL_TAILS
+        or attr.endswith(_COMPARES)
+        or _VERIFY_NAME.search(attr.lower()) is not None
+    )
 
 
 def _call_keyed_by(call: ast.Call, names: set[str], named: bool, ctx: FileContext) -> bool:

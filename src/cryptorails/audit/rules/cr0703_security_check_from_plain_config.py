@@ -46,6 +46,8 @@ _BOOL_CALLS = frozenset({"bool", "strtobool", "str2bool", "to_bool", "as_bool", 
 # `check_signature`, `validate_token`, `hmac.compare_digest`, `jwt.decode`.
 _VERIFY_VERBS = frozenset({"verify", "authenticate", "authorize", "authorise"})
 _CHECK_VERBS = frozenset({"check", "validate", "ensure", "require", "assert", "is", "has"})
+# The first words `_is_verification` accepts.
+_FIRST_WORDS = tuple(sorted(_VERIFY_VERBS | _CHECK_VERBS | {"compare", "decode"}))
 # Prefilter words of `_SECURITY_NOUNS` besides signatures, MACs and TLS words.
 _NOUN_WORDS = (
     *("csrf", "xsrf", "webhook", "token", "jwt", "credential", "password", "otp", "mfa"),
@@ -241,10 +243,17 @@ def _words(name: str) -> list[str]:
 def _callee_words(call: ast.Call) -> list[str]:
     func = call.func
     if isinstance(func, ast.Attribute):
-        return _words(func.attr)
-    if isinstance(func, ast.Name):
-        return _words(func.id)
-    return []
+        name = func.attr
+    elif isinstance(func, ast.Name):
+        name = func.id
+    else:
+        return []
+    # Only the first word can make a verification, and it starts the name after its
+    # underscores (unless a non-ASCII letter comes first): skip the others unsplit.
+    head = name.lstrip("_")[:1]
+    if head.isascii() and not name.lstrip("_").lower().startswith(_FIRST_WORDS):
+        return []
+    return _words(name)
 
 
 def _is_verification(ctx: FileContext, call: ast.Call) -> bool:
@@ -260,23 +269,21 @@ def _is_verification(ctx: FileContext, call: ast.Call) -> bool:
 
 def _verifies(ctx: FileContext, statements: list[ast.stmt]) -> bool:
     """Whether a verification call is inside `statements`."""
-    calls = _verification_calls(ctx)
-    if not calls or not statements:
-        return False
-    blocks = set(statements)
-    return any(any(a in blocks for a in ctx.ancestors(call)) for call in calls)
+    return bool(statements) and not _around_verification_calls(ctx).isdisjoint(statements)
 
 
-def _verification_calls(ctx: FileContext) -> list[ast.Call]:
-    """The module's verification calls (found once: every ``if`` asks about them)."""
-    key = ("CR0703", "verification_calls")
+def _around_verification_calls(ctx: FileContext) -> set[ast.AST]:
+    """Every node that holds one of the module's verification calls (found once: every
+    ``if`` asks about them)."""
+    key = ("CR0703", "around_verification_calls")
     found = ctx.cache.get(key)
     if found is None:
-        found = ctx.cache[key] = [
-            c
+        found = ctx.cache[key] = {
+            a
             for c in ctx.by_type.get(ast.Call, ())
             if isinstance(c, ast.Call) and _is_verification(ctx, c)
-        ]
+            for a in ctx.ancestors(c)
+        }
     return found  # type: ignore[return-value]
 
 

@@ -34,6 +34,13 @@ _HEADER_BAGS = frozenset({"headers", "cookies", "meta", "raw_headers"})
 _NARROWING = frozenset({"get", "getlist", "get_all", "getone", "getall"})
 _NAMES_ONLY = frozenset({"keys"})
 _REDACTING = re.compile(r"redact|mask|sanitiz|scrub|filter|safe|clean|allow|censor", re.I)
+# `Rule.confirm`: the span/scope methods as whole identifiers (``set_extra``, not
+# ``set_extra_mask``).
+_SINK_NAME = re.compile(
+    rb"(?<![A-Za-z0-9_])(?:"
+    + b"|".join(re.escape(n.encode()) for n in sorted(_KEYED_SINKS | set(_MAPPING_SINKS)))
+    + rb")(?![A-Za-z0-9_])"
+)
 _KNOWN_HEADERS = frozenset(
     {
         "authorization",
@@ -46,6 +53,19 @@ _KNOWN_HEADERS = frozenset(
         "x-auth-token",
     }
 )
+
+
+def _may_record_headers(source: bytes, lowered: bytes, path: str) -> bool:
+    """The rule's text test (`Rule.confirm`), a necessary condition for a finding: the
+    capture settings are named (`_named`: the environment variables and keywords are
+    only read when their names are in the source; ``trace_headers`` is a callee), or a
+    span/scope method of `_KEYED_SINKS` or `_MAPPING_SINKS` is (`_sink_leak` looks at
+    nothing else)."""
+    return (
+        b"http_capture_headers" in lowered
+        or b"trace_header" in lowered  # DD_TRACE_HEADER_TAGS, config.trace_headers()
+        or _SINK_NAME.search(source) is not None
+    )
 
 
 @rule(
@@ -71,6 +91,7 @@ _KNOWN_HEADERS = frozenset(
             "auth-token", "auth_token",
         ],
     ],
+    confirm=_may_record_headers,
 )  # fmt: skip
 def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     """Finds tracing set up to record Authorization, Cookie or every HTTP header.

@@ -11,6 +11,7 @@ from pathlib import PurePath
 from cryptorails.audit._context import FileContext
 from cryptorails.audit._finding import Finding
 from cryptorails.audit._registry import Severity, rule
+from cryptorails.audit.rules._name_words import NameWords
 
 _SPLIT = re.compile(r"[^a-z0-9]+")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
@@ -81,6 +82,27 @@ _CONFIG_CALLS = frozenset({"update", "from_mapping", "setdefault", "configure"})
 _TEST_WORDS = frozenset({"test", "tests"})
 _TEST_FRAMEWORKS = frozenset({"pytest", "_pytest", "unittest", "hypothesis", "mock"})
 
+_STEMS = (
+    "valid", "sig", "auth", "token", "permission", "security", "cert", "srf", "mac",
+    "crypt", "verif", "expired", "ssl", "hostname", "integrity", "tls", "insecure",
+    "untrusted", "otp", "mfa", "2fa", "checksum", "jw", "webhook", "pinning",
+)  # fmt: skip
+_NAME_WORDS = NameWords(
+    alone=_UNCHECKED | _VERIFY_WORDS,
+    pairs=[
+        (_OFF_VERBS, _CHECKS),
+        (_PERMIT_VERBS, _BAD_INPUTS | {"self", "signed"}),  # "allow self signed"
+        (_SWITCH_WORDS, _CRYPTO_CHECKS),
+    ],
+)
+
+
+def _may_define_a_switch(source: bytes, lowered: bytes, path: str) -> bool:
+    """The rule's text test (`Rule.confirm`), a necessary condition for a finding: a
+    name whose words `_switches_off` can accept (`NameWords`: without the words that
+    rule a name out), in a module that is not a test module by its path."""
+    return not _test_path(path) and _NAME_WORDS.may_name(source)
+
 
 @rule(
     code="CR1003",
@@ -94,16 +116,9 @@ _TEST_FRAMEWORKS = frozenset({"pytest", "_pytest", "unittest", "hypothesis", "mo
     # (stems of _CHECKS, _UNCHECKED, _BAD_INPUTS, _VERIFY_WORDS and _CRYPTO_CHECKS:
     # the name must hold one of them to switch a check off). The test suite checks the
     # stems against those vocabularies.
-    requires=[
-        ["true", "false", "environ"],
-        [
-            "valid", "sig", "auth", "token", "permission", "security", "cert", "srf",
-            "mac", "crypt", "verif", "expired", "ssl", "hostname", "integrity", "tls",
-            "insecure", "untrusted", "otp", "mfa", "2fa", "checksum", "jw", "webhook",
-            "pinning",
-        ],
-    ],
-)  # fmt: skip
+    requires=[["true", "false", "environ"], _STEMS],
+    confirm=_may_define_a_switch,
+)
 def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     """Finds security checks switched off by a permanent constant.
 
@@ -169,20 +184,24 @@ def _in_tests(ctx: FileContext) -> bool:
     key = ("CR1003:tests",)
     found = ctx.cache.get(key)
     if found is None:
-        path = PurePath(ctx.path.replace("\\", "/"))
-        stem = path.stem.lower()
-        words = [w for w in _SPLIT.split(stem) if w] or [""]
-        found = ctx.cache[key] = bool(
-            words[0] in _TEST_WORDS
-            or words[-1] in _TEST_WORDS
-            or stem in ("testing", "conftest")
-            or (len(path.parts) > 1 and path.parts[-2].lower() in _TEST_WORDS)
-            or any(
-                v.split(".", 1)[0] in _TEST_FRAMEWORKS or v.startswith("django.test")
-                for v in ctx.imports.values()
-            )
+        found = ctx.cache[key] = _test_path(ctx.path) or any(
+            v.split(".", 1)[0] in _TEST_FRAMEWORKS or v.startswith("django.test")
+            for v in ctx.imports.values()
         )
     return found is True
+
+
+def _test_path(path: str) -> bool:
+    """Whether the module's own name or directory makes it test code."""
+    parts = PurePath(path.replace("\\", "/"))
+    stem = parts.stem.lower()
+    words = [w for w in _SPLIT.split(stem) if w] or [""]
+    return (
+        words[0] in _TEST_WORDS
+        or words[-1] in _TEST_WORDS
+        or stem in ("testing", "conftest")
+        or (len(parts.parts) > 1 and parts.parts[-2].lower() in _TEST_WORDS)
+    )
 
 
 def _flag_definitions(ctx: FileContext, node: ast.AST) -> Iterator[tuple[ast.AST, str, object]]:
