@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from cryptorails._fs import fsync_dir
 from cryptorails.errors import ConfigurationError
-from cryptorails.keys._stores import _fsync_dir
 
 __all__ = ["atomic_output", "exists"]
 
@@ -55,7 +55,7 @@ def atomic_output(path: Path, *, overwrite: bool) -> Iterator[BinaryIO]:
                 raise ConfigurationError(
                     f"{path} exists; pass overwrite=True to replace it"
                 ) from None
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from cryptorails._fs import fsync_dir
 from cryptorails.context import Context, validate_label
 from cryptorails.errors import ConfigurationError, DecryptionError, Reason, StoreUnavailable
 from cryptorails.keys._model import Keyset
@@ -317,7 +318,7 @@ class FileKeystore:
                 return False
             except OSError as e:
                 raise _unreadable(path, e) from None
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
             return True
 
     def destroy_tenant_kek(self, tenant: str) -> bool:
@@ -390,13 +391,4 @@ def _atomic_write(path: Path, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make a rename or unlink in `path` durable."""
-    dir_fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    fsync_dir(path.parent)

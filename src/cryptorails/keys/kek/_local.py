@@ -12,6 +12,7 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 
+from cryptorails._fs import fsync_dir
 from cryptorails.aead._xaes import XaesKey
 from cryptorails.context import validate_label
 from cryptorails.errors import ConfigurationError, DecryptionError, Reason
@@ -72,11 +73,7 @@ class LocalKek:
                 os.fsync(f.fileno())
             # The directory entry too: after a power loss, keysets written under this KEK
             # must not survive while the KEK file itself is gone.
-            dir_fd = os.open(p.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
+            fsync_dir(p.parent)
         except OSError as e:
             p.unlink(missing_ok=True)  # never leave a partial key behind
             raise ConfigurationError(f"cannot write KEK file {p}: {e.strerror}") from None
@@ -203,7 +200,7 @@ class WrappedTenantKeks:
                 return path.read_bytes()
             finally:
                 tmp.unlink()
-            _fsync(self._dir)
+            fsync_dir(self._dir)
         except OSError as e:
             raise ConfigurationError(f"cannot write tenant KEK {path}: {e.strerror}") from None
         return data
@@ -217,7 +214,7 @@ class WrappedTenantKeks:
             return False
         except OSError as e:
             raise ConfigurationError(f"cannot delete tenant KEK {path}: {e.strerror}") from None
-        _fsync(self._dir)
+        fsync_dir(self._dir)
         return True
 
     def tenants(self) -> list[str]:
@@ -237,11 +234,3 @@ class WrappedTenantKeks:
 
 _TENANT_KEK_FORMAT = "cryptorails/v1/tenant-kek"
 _TENANT_KEK_LABEL = b"cryptorails/v1/tenant-kek"
-
-
-def _fsync(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
