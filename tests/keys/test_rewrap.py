@@ -72,6 +72,18 @@ class Db:
         self._conn.close()
 
 
+def interrupt_after(batches: int) -> Callable[[int], None]:
+    """A progress callback that stops the run (as Ctrl-C would) at its `batches`-th call."""
+    calls: list[int] = []
+
+    def progress(n: int) -> None:
+        calls.append(n)
+        if len(calls) == batches:
+            raise KeyboardInterrupt
+
+    return progress
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Db]:
     if request.param == "sqlite":
@@ -327,12 +339,7 @@ def test_interrupted_run_resumes_after_its_last_batch(db: Db, sealer: Sealer) ->
     table = users(db, sealer, 50)
     old = sealer.keyring.keyset(CTX).primary.kid
     new = sealer.keyring.rotate(CTX)
-    calls: list[int] = []
-
-    def stop_after_two_batches(n: int) -> None:
-        calls.append(n)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
+    stop_after_two_batches = interrupt_after(2)
 
     with column(db, table, aad_column="id") as source:
         with pytest.raises(KeyboardInterrupt):
@@ -392,12 +399,7 @@ def test_a_pass_over_current_rows_counts_each_row_once_after_a_stop(db: Db, seal
             f'UPDATE "{table}" SET email = ? WHERE id = ?',
             (sealer.seal(b"v", CTX, aad=b"%d" % i), i),
         )
-    calls: list[int] = []
-
-    def stop_after_two(n: int) -> None:
-        calls.append(n)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
+    stop_after_two = interrupt_after(2)
 
     with column(db, table, aad_column="id") as source:
         with pytest.raises(KeyboardInterrupt):
@@ -421,9 +423,7 @@ def test_resume_refuses_other_settings_unless_restarted(db: Db, sealer: Sealer) 
     table = users(db, sealer, 30)
     sealer.keyring.rotate(CTX)
 
-    def stop(n: int) -> None:
-        raise KeyboardInterrupt
-
+    stop = interrupt_after(1)
     with column(db, table, aad_column="id") as source, pytest.raises(KeyboardInterrupt):
         rewrap(sealer, source, purpose=PURPOSE, tenant="tenant-a", batch_size=10, progress=stop)
     other_settings = pytest.raises(ConfigurationError, match="stopped part-way with other settings")
@@ -635,12 +635,7 @@ def test_directory_source_rewraps_files_atomically(tmp_path: Path, sealer: Seale
     (folder / "sub.bin").mkdir()
     keep_outside, keep_notes = outside.read_bytes(), (folder / "notes.txt").read_bytes()
     new = sealer.keyring.rotate(CTX)
-    calls: list[int] = []
-
-    def stop_once(n: int) -> None:
-        calls.append(n)
-        if len(calls) == 1:
-            raise KeyboardInterrupt
+    stop_once = interrupt_after(1)
 
     with FileDirectory(folder, "*.bin", aad_from_name=True) as source:
         assert source.count() == 7

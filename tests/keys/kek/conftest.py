@@ -195,3 +195,45 @@ def _wait_until_listening(server: subprocess.Popen[bytes], port: int, log: Path)
             time.sleep(0.1)
     server.kill()
     _unavailable("moto server did not start listening within 60 s")
+
+
+@dataclass(frozen=True)
+class TenantKeksRun:
+    """What `check_tenant_keks` made: acme's KEK (destroyed at the end), the same KEK
+    fetched again, globex's KEK, and a blob acme wrapped under `aad`."""
+
+    acme: Any
+    again: Any
+    globex: Any
+    blob: bytes
+
+
+def check_tenant_keks(tenant_keks: Any, aad: bytes) -> TenantKeksRun:
+    """The `TenantKeks` contract every provider meets: create, find again, list, keep
+    tenants apart, destroy. Provider-specific checks follow in each test."""
+    from cryptorails import DecryptionError
+    from cryptorails.keys.kek import TenantKeks
+
+    assert isinstance(tenant_keks, TenantKeks)
+    assert tenant_keks.tenants() == []
+    assert tenant_keks.kek("acme", create=False) is None
+    acme = tenant_keks.kek("acme", create=True)
+    globex = tenant_keks.kek("globex corp/ü", create=True)
+    assert acme is not None
+    assert globex is not None
+    assert tenant_keks.tenants() == ["acme", "globex corp/ü"]
+    again = tenant_keks.kek("acme", create=True)
+    assert again is not None
+    assert again.kek_id == acme.kek_id
+    assert acme.kek_id != globex.kek_id
+
+    blob = acme.wrap(b"acme keyset", aad)
+    assert again.unwrap(blob, aad) == b"acme keyset"
+    with pytest.raises(DecryptionError):
+        globex.unwrap(blob, aad)
+
+    assert tenant_keks.destroy("acme") is True
+    assert tenant_keks.destroy("acme") is False
+    assert tenant_keks.tenants() == ["globex corp/ü"]
+    assert tenant_keks.kek("acme", create=False) is None
+    return TenantKeksRun(acme, again, globex, blob)
